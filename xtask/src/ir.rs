@@ -28,6 +28,21 @@ fn err<T>(pointer: &str, message: impl Into<String>) -> Result<T, GenError> {
     Err(GenError { pointer: pointer.to_owned(), message: message.into() })
 }
 
+thread_local! {
+    /// What the generator mapped instead of refusing, in this run.
+    static WARNINGS: std::cell::RefCell<Vec<GenError>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Records a deviation from Swagger 2.0 the generator mapped, and what it did.
+pub(crate) fn warn(pointer: &str, message: impl Into<String>) {
+    WARNINGS.with(|w| w.borrow_mut().push(GenError { pointer: pointer.to_owned(), message: message.into() }));
+}
+
+/// The warnings of the run so far (and clears them).
+pub fn take_warnings() -> Vec<GenError> {
+    WARNINGS.with(|w| std::mem::take(&mut *w.borrow_mut()))
+}
+
 /// A field or value type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ty {
@@ -944,7 +959,7 @@ fn warn_unused_tags(declared: &[String], used: &BTreeMap<String, BTreeSet<usize>
     let unused: Vec<&str> = declared.iter().filter(|t| !used.contains_key(*t)).map(String::as_str).collect();
     if let Some(first) = unused.first() {
         let more = if unused.len() > 1 { format!(" and {} more", unused.len() - 1) } else { String::new() };
-        crate::ops::warn(
+        warn(
             "#/tags",
             format!(
                 "{} declared tags have no operation (`{first}`{more}): no module or feature is generated for them",

@@ -3,6 +3,7 @@
 //! Run `cargo xtask help` for the commands.
 
 mod api;
+mod cycles;
 mod diff;
 mod features;
 mod floor;
@@ -41,6 +42,8 @@ Commands:
       --dependent        Instead: a crate outside the workspace that depends on the facade
                          (default features, the README's profile, notification-service), and
                          the quickstart, each from a clean target; seconds and binary size
+  module-cycles        No module of a crate imports one that imports it back (read from the
+                         `crate::` paths of the hand-written sources); prints any cycle.
   fuzz                 Run the cargo-fuzz targets of fuzz/ (needs cargo-fuzz and nightly).
       --seconds N        Time per target (default 60)
       --target A,B       Only these targets (models, error_body, config_ini, config_json)
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Some("codegen") => codegen(&root, &args[1..]),
         Some("check-features") => report::check_features(&root, &args[1..]),
         Some("compile-report") => report::compile_report(&root, &args[1..]),
+        Some("module-cycles") => cycles::module_cycles(&root),
         Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
         Some("spec-diff") => spec_diff(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
@@ -159,7 +163,7 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
         let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
         format!("{spec}: {} operations cannot be generated:\n{}", errors.len(), lines.join("\n"))
     });
-    let warnings = ops::take_warnings();
+    let warnings = ir::take_warnings();
     for w in &warnings {
         eprintln!("warning: {spec}: {w}");
     }
@@ -584,10 +588,10 @@ mod tests {
         let (spec, _, _) = GOLDEN;
         let text = std::fs::read_to_string(workspace_root().join(spec)).unwrap();
         let doc = genesys_cloud_spec::Document::parse(&text).unwrap();
-        let _ = ops::take_warnings();
+        let _ = ir::take_warnings();
         let ir = ir::build(&doc).unwrap();
         ops::operations(&doc, &ir).unwrap();
-        let warnings: Vec<String> = ops::take_warnings().iter().map(|w| w.to_string()).collect();
+        let warnings: Vec<String> = ir::take_warnings().iter().map(|w| w.to_string()).collect();
         let has = |needle: &str| warnings.iter().any(|w| w.contains(needle));
         for class in [
             "items in a non-body parameter: generated as one string parameter",

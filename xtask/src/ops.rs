@@ -1,6 +1,6 @@
 //! Operations of the spec: parameters, bodies, responses and pagination, for the api crate.
 
-use crate::ir::{GenError, Ir, Kind, Ty};
+use crate::ir::{warn, GenError, Ir, Kind, Ty};
 use crate::names;
 use genesys_cloud_spec::{escape_pointer, Document};
 use serde_json::{Map, Value};
@@ -89,21 +89,6 @@ fn err<T>(pointer: &str, message: impl Into<String>) -> Result<T, GenError> {
 /// Names the builders reserve for their own methods.
 const RESERVED_METHODS: &[&str] =
     &["build", "send", "send_with_response", "into_paginator", "new", "options_mut", "body"];
-
-thread_local! {
-    /// What the generator mapped instead of refusing, in this run.
-    static WARNINGS: std::cell::RefCell<Vec<GenError>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Records a deviation from Swagger 2.0 the generator mapped, and what it did.
-pub(crate) fn warn(pointer: &str, message: impl Into<String>) {
-    WARNINGS.with(|w| w.borrow_mut().push(GenError { pointer: pointer.to_owned(), message: message.into() }));
-}
-
-/// The warnings of the run so far (and clears them).
-pub fn take_warnings() -> Vec<GenError> {
-    WARNINGS.with(|w| std::mem::take(&mut *w.borrow_mut()))
-}
 
 /// Every operation of the spec, sorted by operation id. Deviations the generator can map are
 /// mapped, each with a warning ([`take_warnings`]); the operations it cannot generate are all

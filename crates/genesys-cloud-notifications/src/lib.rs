@@ -68,6 +68,7 @@ mod api;
 mod event;
 mod item;
 mod listener;
+mod options;
 mod queue;
 mod resync;
 mod topic;
@@ -81,10 +82,8 @@ mod generated;
 pub use event::{decode_event, DecodeFailure, EnvelopeError, Event, Undecodable};
 pub use generated::{topics, Payload, PATTERNS};
 pub use item::{ConnectionEvent, Item};
-pub use listener::{
-    ChannelBudget, Notifications, Options, StreamStats, Subscription, CHANNELS_IN_USE, CHANNELS_PER_CLIENT,
-    TOPICS_PER_CHANNEL,
-};
+pub use listener::{Notifications, StreamStats, Subscription};
+pub use options::{ChannelBudget, Options, CHANNELS_IN_USE, CHANNELS_PER_CLIENT, TOPICS_PER_CHANNEL};
 pub use resync::{Resync, ResyncError, ResyncState};
 pub use topic::{Topic, TopicError, UserPart};
 pub use worker::SHUTDOWN_LIMIT;

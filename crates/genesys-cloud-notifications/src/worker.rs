@@ -9,7 +9,7 @@
 use crate::api::Api;
 use crate::event::{decode_message, decode_one_pass, envelope, DecodeFailure};
 use crate::item::{ConnectionEvent, Item};
-use crate::listener::{ChannelBudget, Options, Shared};
+use crate::options::{ChannelBudget, Options, Shared};
 use crate::queue::{Delivery, Queue};
 use crate::resync::{Fetch, Resync};
 use crate::topic::Topic;
