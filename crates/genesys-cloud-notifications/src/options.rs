@@ -17,13 +17,13 @@ pub const CHANNELS_PER_CLIENT: usize = 20;
 /// service evict a channel in use.
 pub const CHANNELS_IN_USE: usize = CHANNELS_PER_CLIENT - 1;
 
-/// How a [`Notifications`] listener behaves.
+/// How a [`Notifications`](crate::Notifications) listener behaves.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 #[must_use = "options do nothing until they are given to a listener"]
 pub struct Options {
     /// Events buffered for a slow consumer; past it, events are counted and dropped
-    /// ([`Item::Lost`]). Connection changes, gaps and states are never dropped. Default 1,024.
+    /// ([`Item::Lost`](crate::Item::Lost)). Connection changes, gaps and states are never dropped. Default 1,024.
     pub buffer: usize,
     /// With no message for this long, the listener sends a ping. Default 35 s: the service
     /// sends a heartbeat every 30 s, so a quiet socket past that has missed one.
@@ -48,7 +48,7 @@ pub struct Options {
     /// TLS and the WebSocket handshake together. Default 10 s.
     pub connect_timeout: Duration,
     /// After a gap, fetch the state of every topic with a REST counterpart and yield it as
-    /// [`Item::Resync`]. Default on.
+    /// [`Item::Resync`](crate::Item::Resync). Default on.
     pub resync: bool,
     /// How many of those fetches run at once. Default 4.
     pub resync_concurrency: usize,
@@ -125,7 +125,7 @@ impl Options {
 /// The channels a client's subscriptions hold, against [`CHANNELS_IN_USE`], and the one
 /// renewal at a time that the last channel of the service's 20 is kept for.
 ///
-/// Every [`Notifications`] made from one client (and every clone) shares one: the service
+/// Every [`Notifications`](crate::Notifications) made from one client (and every clone) shares one: the service
 /// counts channels per user and app (OAuth client), not per subscription. Processes of the
 /// same user and app share the service's budget too, which no budget in one process can see.
 #[derive(Debug)]
