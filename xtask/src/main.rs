@@ -9,6 +9,7 @@ mod features;
 mod floor;
 mod fuzz;
 mod ir;
+mod jobs;
 mod models;
 mod names;
 mod ops;
@@ -253,6 +254,7 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
                 ("Cargo.toml".to_owned(), api::facade_cargo_toml(&plan, spec)),
                 ("src/generated/tags.rs".to_owned(), api::facade_tags(&plan, &operations, spec)),
                 ("src/generated/operations.md".to_owned(), api::facade_operations_md(&plan, &operations, spec)),
+                ("src/generated/job_families.rs".to_owned(), jobs::emit(&doc, &plan, spec)),
                 ("benches/floor/models.rs".to_owned(), floor::emit(&ir, spec)?),
             ],
         });
