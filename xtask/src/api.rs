@@ -106,8 +106,16 @@ fn meta_name(op: &Operation) -> String {
     format!("META_{}", names::snake(&op.id).to_ascii_uppercase())
 }
 
-fn builder_name(op: &Operation) -> String {
-    names::type_name(&names::camel_part(&op.id))
+/// The builder's type name: the operation id, or with `Operation` after it where a model has
+/// that name (`patchUser` and the `PatchUser` model), so that no builder and model share a name
+/// in the docs a user reads.
+fn builder_name(ir: &Ir, op: &Operation) -> String {
+    let name = names::type_name(&names::camel_part(&op.id));
+    if ir.definitions.iter().any(|&d| ir.types[d].name == name) {
+        format!("{name}Operation")
+    } else {
+        name
+    }
 }
 
 fn output_types(ir: &Ir, op: &Operation) -> (String, &'static str) {
@@ -347,7 +355,7 @@ fn tag_file(ir: &Ir, tag: &str, feature: &str, ops: &[&Operation], target: &ApiT
         "#[derive(Clone)]\npub struct {api} {{\n    executor: ::genesys_cloud_core::SharedExecutor,\n}}\nimpl ::std::fmt::Debug for {api} {{\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n        f.write_str({api:?})\n    }}\n}}\nimpl {api} {{\n    /// The operations of this tag, sent through `executor`.\n    #[inline]\n    pub fn new(executor: ::genesys_cloud_core::SharedExecutor) -> Self {{\n        Self {{ executor }}\n    }}"
     );
     for op in ops {
-        let b = builder_name(op);
+        let b = builder_name(ir, op);
         let mut sig = Vec::new();
         let mut args = vec!["self.executor.clone()".to_owned()];
         for p in op.params.iter().filter(|p| p.location == Location::Path) {
@@ -403,7 +411,7 @@ pub fn explorer_anchor(op: &Operation) -> String {
 }
 
 fn builder(out: &mut String, ir: &Ir, op: &Operation, explorer: bool) {
-    let b = builder_name(op);
+    let b = builder_name(ir, op);
     let meta = meta_name(op);
     let method = op.method.to_ascii_uppercase();
     let tags: Vec<String> = op.tags.iter().map(|t| format!("{t:?}")).collect();

@@ -82,16 +82,16 @@ impl Service<genesys_cloud_core::http::Uri> for LazyTls {
 /// [`TransportBuilder::http_service`](crate::TransportBuilder::http_service) replaces it.
 #[derive(Clone)]
 pub struct HyperClient {
-    inner: Decompression<Wire>,
+    inner: Decompression<PooledClient>,
     /// The largest response body read, once inflated.
     max_body: usize,
 }
 
 /// hyper-util's client, shared: a clone per call is one reference count.
 #[derive(Clone)]
-pub(crate) struct Wire(Arc<Client<LazyTls, Body>>);
+pub(crate) struct PooledClient(Arc<Client<LazyTls, Body>>);
 
-impl Service<Request<Body>> for Wire {
+impl Service<Request<Body>> for PooledClient {
     type Response = Response<hyper::body::Incoming>;
     type Error = hyper_util::client::legacy::Error;
     type Future = hyper_util::client::legacy::ResponseFuture;
@@ -131,7 +131,10 @@ impl HyperClient {
         let connector = LazyTls::new(plain, tls.clone());
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(connector);
         let inner = tower_http::decompression::DecompressionLayer::new().no_br().no_deflate().no_zstd();
-        Ok(Self { inner: tower::Layer::layer(&inner, Wire(Arc::new(client))), max_body: DEFAULT_MAX_RESPONSE_SIZE })
+        Ok(Self {
+            inner: tower::Layer::layer(&inner, PooledClient(Arc::new(client))),
+            max_body: DEFAULT_MAX_RESPONSE_SIZE,
+        })
     }
 
     /// Sets the largest response body read (once inflated), in bytes; a larger one is an

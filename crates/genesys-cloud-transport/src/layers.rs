@@ -1,5 +1,5 @@
 //! The SDK's layers. Each is a tower [`Layer`] over any service of [`Body`] requests and
-//! responses that fails with the SDK's [`Error`] ([`Inner`]), so the client's stack is their
+//! responses that fails with the SDK's [`Error`] ([`SdkService`]), so the client's stack is their
 //! composition, and a user can compose, reorder or replace them the same way.
 //!
 //! What a layer needs to know about a call travels in the request's extensions as one
@@ -35,12 +35,12 @@ pub type HttpService = BoxCloneSyncService<Request<Body>, Response<Body>, Error>
 
 /// A service the SDK's layers can wrap: [`Body`] in and out, the SDK's [`Error`], cloneable
 /// (the retry and auth layers send more than once). Implemented for every such service.
-pub trait Inner:
+pub trait SdkService:
     Service<Request<Body>, Response = Response<Body>, Error = Error, Future: Send + 'static> + Clone + Send + Sync + 'static
 {
 }
 
-impl<S> Inner for S where
+impl<S> SdkService for S where
     S: Service<Request<Body>, Response = Response<Body>, Error = Error, Future: Send + 'static>
         + Clone
         + Send
@@ -50,7 +50,7 @@ impl<S> Inner for S where
 }
 
 /// Sends one request through `service` once it is ready (the same service may send again).
-async fn send_when_ready<S: Inner>(service: &mut S, req: Request<Body>) -> Result<Response<Body>, Error> {
+async fn send_when_ready<S: SdkService>(service: &mut S, req: Request<Body>) -> Result<Response<Body>, Error> {
     std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
     service.call(req).await
 }
@@ -238,7 +238,7 @@ pub struct CallTimeout<S> {
     timeouts: Live<Timeouts>,
 }
 
-impl<S: Inner> Service<Request<Body>> for CallTimeout<S> {
+impl<S: SdkService> Service<Request<Body>> for CallTimeout<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = TimeLimited<S::Future>;
@@ -324,7 +324,7 @@ pub struct RetryService<S> {
     budget: Arc<RetryBudget>,
 }
 
-impl<S: Inner> Service<Request<Body>> for RetryService<S> {
+impl<S: SdkService> Service<Request<Body>> for RetryService<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = Retrying<S, S::Future>;
@@ -371,7 +371,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<S: Inner> std::future::Future for Retrying<S, S::Future> {
+impl<S: SdkService> std::future::Future for Retrying<S, S::Future> {
     type Output = Result<Response<Body>, Error>;
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -646,7 +646,7 @@ pub struct AttemptTimeout<S> {
     timeouts: Live<Timeouts>,
 }
 
-impl<S: Inner> Service<Request<Body>> for AttemptTimeout<S> {
+impl<S: SdkService> Service<Request<Body>> for AttemptTimeout<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = TimeLimited<S::Future>;
@@ -718,7 +718,7 @@ impl<S> std::fmt::Debug for Auth<S> {
     }
 }
 
-impl<S: Inner> Service<Request<Body>> for Auth<S> {
+impl<S: SdkService> Service<Request<Body>> for Auth<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = Authorized<S, S::Future>;
@@ -758,7 +758,7 @@ struct Check<S> {
     replay: Option<Box<(Request<Body>, S)>>,
 }
 
-impl<S: Inner> Check<S> {
+impl<S: SdkService> Check<S> {
     /// What a 401 to `req` (sent with `token`, through a clone of `service`) will need; none
     /// when `req` is itself the replay, whose 401 stands. The replay is this layer's to send
     /// (a copy of the request and a service) only without a retry layer above: with one, the
@@ -815,7 +815,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<S: Inner> std::future::Future for Authorized<S, S::Future> {
+impl<S: SdkService> std::future::Future for Authorized<S, S::Future> {
     type Output = Result<Response<Body>, Error>;
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -902,7 +902,7 @@ impl Bearer {
 
     /// Waits for a token, then sends `req` through `service` (ready) with it; after a 401,
     /// as [`Check::after_401`].
-    async fn authorize<S: Inner>(&self, mut service: S, mut req: Request<Body>) -> Result<Response<Body>, Error> {
+    async fn authorize<S: SdkService>(&self, mut service: S, mut req: Request<Body>) -> Result<Response<Body>, Error> {
         let token = until_deadline(deadline(&req), self.token()).await?;
         self.set(&mut req, &token)?;
         let check = Check::of(self, token, &req, &service);
@@ -978,7 +978,7 @@ pub struct BaseUrl<S> {
     base: Arc<crate::region::Base>,
 }
 
-impl<S: Inner> Service<Request<Body>> for BaseUrl<S> {
+impl<S: SdkService> Service<Request<Body>> for BaseUrl<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = futures_util::future::Either<std::future::Ready<Result<Response<Body>, Error>>, S::Future>;

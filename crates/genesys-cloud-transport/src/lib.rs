@@ -50,12 +50,12 @@ pub use client::{HyperCall, HyperClient, DEFAULT_MAX_RESPONSE_SIZE};
 pub use genesys_cloud_config::{Proxy, RateLimits, Retry, Timeouts};
 pub use layers::{
     clone_request, full_jitter_backoff, AttemptTimeout, AttemptTimeoutLayer, Auth, AuthLayer, Authorized, BaseUrl,
-    BaseUrlLayer, CallContext, CallTimeout, CallTimeoutLayer, Deadline, Headers, HeadersLayer, HttpService, Inner,
-    Reauthorize, RetryLayer, RetryService, Retrying, TimeLimited,
+    BaseUrlLayer, CallContext, CallTimeout, CallTimeoutLayer, Deadline, Headers, HeadersLayer, HttpService,
+    Reauthorize, RetryLayer, RetryService, Retrying, SdkService, TimeLimited,
 };
 pub use live::Live;
 pub use logging::{
-    LogFormat, LogHandle, LogLevel, LogSettings, Logging, LoggingLayer, Span, SpanLayer, LOG_DROP_WAIT,
+    LogFormat, LogHandle, LogLevel, LogSettings, Logging, LoggingLayer, SpanLayer, Spanned, LOG_DROP_WAIT,
     LOG_QUEUE_BYTES, LOG_QUEUE_LINES,
 };
 pub use pace::{PaceLayer, PaceStats, Paced, Pacer, RateLimitStatus};
@@ -278,33 +278,33 @@ where
 
 /// The innermost service: hyper, or the one the application put there.
 #[derive(Clone)]
-enum Wire {
+enum HttpBackend {
     Hyper(HyperClient),
     Custom(HttpService),
 }
 
-impl Service<Request<Body>> for Wire {
+impl Service<Request<Body>> for HttpBackend {
     type Response = Response<Body>;
     type Error = Error;
     type Future = futures_util::future::Either<HyperCall, BoxFuture<'static, Result<Response<Body>, Error>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         match self {
-            Wire::Hyper(h) => h.poll_ready(cx),
-            Wire::Custom(c) => c.poll_ready(cx),
+            HttpBackend::Hyper(h) => h.poll_ready(cx),
+            HttpBackend::Custom(c) => c.poll_ready(cx),
         }
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         match self {
-            Wire::Hyper(h) => futures_util::future::Either::Left(h.call(req)),
-            Wire::Custom(c) => futures_util::future::Either::Right(c.call(req)),
+            HttpBackend::Hyper(h) => futures_util::future::Either::Left(h.call(req)),
+            HttpBackend::Custom(c) => futures_util::future::Either::Right(c.call(req)),
         }
     }
 }
 
 /// The SDK's layers of one attempt below the auth layer.
-type SdkAttempt = AttemptTimeout<Headers<BaseUrl<Logging<Wire>>>>;
+type SdkAttempt = AttemptTimeout<Headers<BaseUrl<Logging<HttpBackend>>>>;
 
 /// The future of a service of `Request<Body>`.
 type FutureOf<S> = <S as Service<Request<Body>>>::Future;
@@ -349,7 +349,7 @@ impl Service<Request<Body>> for AttemptStack {
 }
 
 /// The SDK's layers of one call.
-type SdkCall = Span<CallTimeout<RetryService<AttemptStack>>>;
+type SdkCall = Spanned<CallTimeout<RetryService<AttemptStack>>>;
 
 /// The top of the stack: the SDK's call layers as they are, or boxed with the application's
 /// call layers around them.
@@ -534,7 +534,7 @@ impl TransportBuilder {
     /// the application's attempt layers around them when `with_app_layers`.
     fn attempts(
         &self,
-        wire: &Wire,
+        wire: &HttpBackend,
         base: &Base,
         auth: Option<(AuthLayer, PaceLayer)>,
         with_app_layers: bool,
@@ -558,8 +558,8 @@ impl TransportBuilder {
     pub fn build(mut self) -> Result<Transport, Error> {
         let api_host = self.endpoint.api.host().to_owned();
         let wire = match self.http.take() {
-            Some(custom) => Wire::Custom(custom),
-            None => Wire::Hyper(
+            Some(custom) => HttpBackend::Custom(custom),
+            None => HttpBackend::Hyper(
                 HyperClient::new(self.timeouts.load().connect, self.proxy.as_ref(), &self.tls)?
                     .max_response_size(self.max_response_size),
             ),

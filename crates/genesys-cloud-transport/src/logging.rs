@@ -3,7 +3,7 @@
 //! events. Settings live in a [`LogHandle`] and can change while the client runs.
 
 use crate::body::Body;
-use crate::layers::{clone_request, meta, Inner};
+use crate::layers::{clone_request, meta, SdkService};
 use arc_swap::ArcSwap;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::error::CORRELATION_ID_HEADER;
@@ -349,7 +349,7 @@ pub struct Logging<S> {
     handle: LogHandle,
 }
 
-impl<S: Inner> Service<Request<Body>> for Logging<S> {
+impl<S: SdkService> Service<Request<Body>> for Logging<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = Logged<S::Future>;
@@ -545,19 +545,19 @@ fn call_span(meta: Option<&'static OperationMeta>, method: &genesys_cloud_core::
 pub struct SpanLayer;
 
 impl<S> Layer<S> for SpanLayer {
-    type Service = Span<S>;
-    fn layer(&self, inner: S) -> Span<S> {
-        Span { inner }
+    type Service = Spanned<S>;
+    fn layer(&self, inner: S) -> Spanned<S> {
+        Spanned { inner }
     }
 }
 
 /// The service of [`SpanLayer`].
 #[derive(Clone, Debug)]
-pub struct Span<S> {
+pub struct Spanned<S> {
     inner: S,
 }
 
-impl<S: Inner> Service<Request<Body>> for Span<S> {
+impl<S: SdkService> Service<Request<Body>> for Spanned<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future = futures_util::future::Either<S::Future, tracing::instrument::Instrumented<S::Future>>;

@@ -27,7 +27,7 @@
 //! per user) are paced apart. Waits count against the call's time limit, not the attempt's.
 
 use crate::body::Body;
-use crate::layers::Inner;
+use crate::layers::SdkService;
 use crate::live::Live;
 use genesys_cloud_config::RateLimits;
 use genesys_cloud_core::http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
@@ -380,7 +380,7 @@ pub struct Paced<S> {
     pacer: Arc<Pacer>,
 }
 
-impl<S: Inner> Service<Request<Body>> for Paced<S> {
+impl<S: SdkService> Service<Request<Body>> for Paced<S> {
     type Response = Response<Body>;
     type Error = Error;
     type Future =

@@ -662,13 +662,13 @@ impl UsersApi {
     }
     #[doc = " Update user"]
     #[doc = ""]
-    #[doc = " `PATCH /api/v2/users/{userId}` (patchUser): see [`PatchUser`]."]
+    #[doc = " `PATCH /api/v2/users/{userId}` (patchUser): see [`PatchUserOperation`]."]
     #[doc = ""]
     #[doc = " - `user_id`: User ID"]
     #[doc = " - `body`: User"]
     #[inline]
-    pub fn patch_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateUser) -> PatchUser {
-        PatchUser::new(self.executor.clone(), user_id.into(), body)
+    pub fn patch_user(&self, user_id: impl ::std::convert::Into<::std::string::String>, body: ::models::UpdateUser) -> PatchUserOperation {
+        PatchUserOperation::new(self.executor.clone(), user_id.into(), body)
     }
     #[doc = " Patch a user's CallForwarding"]
     #[doc = ""]
@@ -8521,25 +8521,25 @@ static META_PATCH_USER: ::genesys_cloud_core::OperationMeta = ::genesys_cloud_co
 #[doc = " Not idempotent: retried only after 429 and connection failures (when it cannot have been processed), never once it may have been received."]
 #[derive(Clone)]
 #[must_use = "an operation does nothing until it is sent"]
-pub struct PatchUser {
+pub struct PatchUserOperation {
     executor: ::genesys_cloud_core::SharedExecutor,
     options: ::genesys_cloud_core::CallOptions,
     user_id: ::std::string::String,
     body: ::models::UpdateUser,
 }
-impl ::std::fmt::Debug for PatchUser {
+impl ::std::fmt::Debug for PatchUserOperation {
     #[inline]
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("PatchUser").finish_non_exhaustive()
+        f.debug_struct("PatchUserOperation").finish_non_exhaustive()
     }
 }
-impl ::genesys_cloud_core::Operation for PatchUser {
+impl ::genesys_cloud_core::Operation for PatchUserOperation {
     #[inline]
     fn options_mut(&mut self) -> &mut ::genesys_cloud_core::CallOptions {
         &mut self.options
     }
 }
-impl PatchUser {
+impl PatchUserOperation {
     /// Limits the whole call, retries included, to `timeout`.
     #[inline]
     pub fn with_timeout(mut self, timeout: ::std::time::Duration) -> Self {
@@ -8564,7 +8564,7 @@ impl PatchUser {
         self.with_retry(::genesys_cloud_core::RetryOverride::disabled())
     }
 }
-impl PatchUser {
+impl PatchUserOperation {
     #[inline]
     fn new(executor: ::genesys_cloud_core::SharedExecutor, user_id: ::std::string::String, body: ::models::UpdateUser) -> Self {
         Self { executor, options: ::std::default::Default::default(), user_id, body }
