@@ -44,21 +44,29 @@ mod proxy;
 mod region;
 mod tls;
 
-pub use body::{error_from_layer, Body, BoxError};
+// The public surface is what users compose: the layers, the transport and its builder, the
+// call's context, the settings, the body and error types. The services and futures the layers
+// make stay in their modules, unnameable: `<RetryLayer as Layer<S>>::Service` names one.
+pub use body::{Body, BoxError};
 pub use budget::RetryBudget;
-pub use client::{HyperCall, HyperClient, DEFAULT_MAX_RESPONSE_SIZE};
+pub use client::{HyperClient, DEFAULT_MAX_RESPONSE_SIZE};
 pub use genesys_cloud_config::{Proxy, RateLimits, Retry, Timeouts};
 pub use layers::{
-    clone_request, full_jitter_backoff, AttemptTimeout, AttemptTimeoutLayer, Auth, AuthLayer, Authorized, BaseUrl,
-    BaseUrlLayer, CallContext, CallTimeout, CallTimeoutLayer, Deadline, Headers, HeadersLayer, HttpService,
-    Reauthorize, RetryLayer, RetryService, Retrying, SdkService, TimeLimited,
+    full_jitter_backoff, AttemptTimeoutLayer, AuthLayer, BaseUrlLayer, CallContext, CallTimeoutLayer, Deadline,
+    HeadersLayer, HttpService, Reauthorize, RetryLayer, SdkService,
 };
 pub use live::Live;
 pub use logging::{
-    LogFormat, LogHandle, LogLevel, LogSettings, Logging, LoggingLayer, SpanLayer, Spanned, LOG_DROP_WAIT,
-    LOG_QUEUE_BYTES, LOG_QUEUE_LINES,
+    LogFormat, LogHandle, LogLevel, LogSettings, LoggingLayer, SpanLayer, LOG_DROP_WAIT, LOG_QUEUE_BYTES,
+    LOG_QUEUE_LINES,
 };
-pub use pace::{PaceLayer, PaceStats, Paced, Pacer, RateLimitStatus};
+pub use pace::{PaceLayer, PaceStats, Pacer, RateLimitStatus};
+
+use body::error_from_layer;
+use client::HyperCall;
+use layers::{AttemptTimeout, Auth, BaseUrl, CallTimeout, Headers, RetryService};
+use logging::{Logging, Spanned};
+use pace::Paced;
 pub use proxy::connect_tcp;
 pub use region::{Base, Endpoint, Region};
 pub use tls::TlsConfig;
@@ -230,8 +238,8 @@ impl std::fmt::Debug for TransportBuilder {
 /// Implemented for every such service (the services of tower's and tower-http's layers, a
 /// `service_fn` double); [`into_http_service`](Self::into_http_service) erases it.
 pub trait StackService: Clone + Send + Sync + 'static {
-    /// The service as the stack's [`HttpService`]: its errors become the SDK's
-    /// ([`error_from_layer`]) and its response body is read whole into a [`Body`] (at once
+    /// The service as the stack's [`HttpService`]: its errors become the SDK's (tower's
+    /// timeout a timeout error, anything else a transport error naming it) and its response body is read whole into a [`Body`] (at once
     /// when it is one already).
     fn into_http_service(self) -> HttpService;
 }
@@ -490,7 +498,7 @@ impl TransportBuilder {
     /// sees one request per call, before the SDK's timeouts and retries. Any layer fits whose
     /// service answers with an [`http_body::Body`] and fails with an error convertible to
     /// [`BoxError`] (tower-http's `TraceLayer`, tower's `ConcurrencyLimitLayer`, …); its errors
-    /// become the SDK's with [`error_from_layer`].
+    /// become the SDK's (tower's timeout a timeout error, anything else a transport error).
     pub fn with_layer<L>(mut self, layer: L) -> Self
     where
         L: Layer<HttpService> + Send + Sync + 'static,
