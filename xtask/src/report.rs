@@ -58,6 +58,13 @@ fn cargo(root: &Path, args: &[&str], target_dir: &Path) -> Result<bool, String> 
     Ok(status.success())
 }
 
+/// `cargo` as [`cargo`] does, and the seconds it took.
+fn timed_cargo(dir: &Path, args: &[&str], target_dir: &Path) -> Result<(bool, f64), String> {
+    let start = Instant::now();
+    let ok = cargo(dir, args, target_dir)?;
+    Ok((ok, start.elapsed().as_secs_f64()))
+}
+
 fn feature_args(package: &str, features: &str) -> Vec<String> {
     let mut v = vec!["-p".to_owned(), package.to_owned(), "--no-default-features".to_owned()];
     if !features.is_empty() {
@@ -132,13 +139,9 @@ pub fn compile_report(root: &Path, args: &[String]) -> Result<bool, String> {
             }
         }
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        let start = Instant::now();
-        let built = cargo(root, &a, &target)?;
-        let total = start.elapsed().as_secs_f64();
+        let (built, total) = timed_cargo(root, &a, &target)?;
         let _ = cargo(root, &["clean", "--quiet", "-p", package], &target)?;
-        let start = Instant::now();
-        let rebuilt = cargo(root, &a, &target)?;
-        let alone = start.elapsed().as_secs_f64();
+        let (rebuilt, alone) = timed_cargo(root, &a, &target)?;
         ok &= built && rebuilt;
         println!("| {label} | {total:.1} | {alone:.1} |");
     }
@@ -185,9 +188,7 @@ fn dependent_report(root: &Path) -> Result<bool, String> {
         let _ = std::fs::remove_dir_all(&target);
         // Resolve and download first: only the build is timed.
         ok &= cargo(&dir, &["fetch", "--quiet"], &target)?;
-        let start = Instant::now();
-        let built = cargo(&dir, &["build", "--quiet"], &target)?;
-        let seconds = start.elapsed().as_secs_f64();
+        let (built, seconds) = timed_cargo(&dir, &["build", "--quiet"], &target)?;
         let size = std::fs::metadata(target.join("debug/dependent")).map(|m| m.len()).unwrap_or(0);
         ok &= built;
         println!("| {label} | {seconds:.1} | {:.1} |", size as f64 / 1e6);
@@ -196,9 +197,7 @@ fn dependent_report(root: &Path) -> Result<bool, String> {
     // The README's first command, in a clean target of this workspace.
     let target = root.join("target/compile-report-quickstart");
     let _ = std::fs::remove_dir_all(&target);
-    let start = Instant::now();
-    let built = cargo(root, &["build", "--quiet", "--example", "quickstart"], &target)?;
-    let seconds = start.elapsed().as_secs_f64();
+    let (built, seconds) = timed_cargo(root, &["build", "--quiet", "--example", "quickstart"], &target)?;
     let size = std::fs::metadata(target.join("debug/examples/quickstart")).map(|m| m.len()).unwrap_or(0);
     ok &= built;
     println!(

@@ -183,9 +183,22 @@ impl Error {
         body: &[u8],
         source: serde_json::Error,
     ) -> Self {
-        let path = failure_path(body, |de| T::deserialize(de).map(drop));
+        Self::decode_with(status, headers, body, source, |de| T::deserialize(de).map(drop))
+    }
+
+    /// [`decode_as`](Self::decode_as) for a decoder that is not a `Deserialize` type (a seed):
+    /// `decode` is run again on `body` through a path-tracking deserializer.
+    #[doc(hidden)]
+    #[cold]
+    pub fn decode_with(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: &[u8],
+        source: serde_json::Error,
+        decode: impl FnOnce(PathTracking<'_, '_>) -> Result<(), serde_json::Error>,
+    ) -> Self {
         let e = Self::decode(status, headers, body, source);
-        match path {
+        match failure_path(body, decode) {
             Some(path) => e.with_decode_path(path),
             None => e,
         }
@@ -568,16 +581,17 @@ pub fn decode_body<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(body).map_err(|e| Error::decode_as::<T>(status, headers.clone(), body, e))
 }
 
+/// The deserializer [`Error::decode_with`] hands its decoder: JSON, tracking the path.
+#[doc(hidden)]
+pub type PathTracking<'t, 'b> =
+    serde_path_to_error::Deserializer<'t, 't, &'t mut serde_json::Deserializer<serde_json::de::SliceRead<'b>>>;
+
 /// The JSON path (`entities[3].start`) at which `decode` fails on `body`, by running it again
 /// through a path-tracking deserializer; `None` if it does not fail this time, or fails at
-/// the top (`.`), where the message already says all there is. For decoders that are not a
-/// `Deserialize` type (a seed); [`Error::decode_as`] covers the rest.
-#[doc(hidden)]
-pub fn failure_path(
+/// the top (`.`), where the message already says all there is.
+fn failure_path(
     body: &[u8],
-    decode: impl FnOnce(
-        serde_path_to_error::Deserializer<&mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>>,
-    ) -> Result<(), serde_json::Error>,
+    decode: impl FnOnce(PathTracking<'_, '_>) -> Result<(), serde_json::Error>,
 ) -> Option<String> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let mut track = serde_path_to_error::Track::new();

@@ -627,14 +627,9 @@ impl JobInner {
             .deserialize(&mut de)
             .and_then(|page| de.end().map(|()| page))
             .map_err(|e| {
-                let path = genesys_cloud_core::error::failure_path(&body, |de| {
+                Error::decode_with(head.status, head.headers.clone(), &body, e, |de| {
                     PageSeed::<T> { items: self.family.items, item: PhantomData }.deserialize(de).map(drop)
-                });
-                let e = Error::decode(head.status, head.headers.clone(), &body, e);
-                match path {
-                    Some(path) => e.with_decode_path(path),
-                    None => e,
-                }
+                })
             })?;
         let count = page.0.len() as u64;
         self.update(|p| {
