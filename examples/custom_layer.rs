@@ -6,7 +6,7 @@
 //!
 //! Run with `cargo run -p genesys-cloud-examples --example custom_layer`.
 
-use genesys_cloud::core::http::{Request, Response};
+use genesys_cloud::transport::http::{Request, Response};
 use genesys_cloud::transport::Body;
 use genesys_cloud::Client;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,7 +44,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let me = client.users().get_users_me().send().await?;
         println!("hello, {}", me.name.unwrap_or_default());
         client.users().get_user(me.id.unwrap_or_default()).send().await?;
-        let _ = client.raw().request(genesys_cloud::core::http::Method::GET, "/api/v2/no-such-endpoint").send().await;
+        let _ =
+            client.raw().request(genesys_cloud::transport::http::Method::GET, "/api/v2/no-such-endpoint").send().await;
         println!(
             "the call layer saw {} calls, the attempt layer {} attempts\n",
             calls.load(Ordering::SeqCst),

@@ -4,7 +4,7 @@
 //!
 //! Run with `cargo run -p genesys-cloud-examples --example operations`.
 
-use genesys_cloud::core::http;
+use genesys_cloud::transport::http;
 use genesys_cloud::transport::Body;
 use genesys_cloud::Client;
 

@@ -14,6 +14,7 @@ mod models;
 mod names;
 mod ops;
 mod prose;
+mod public;
 mod report;
 mod standalone;
 mod topics;
@@ -45,6 +46,12 @@ Commands:
                          the quickstart, each from a clean target; seconds and binary size
   module-cycles        No module of a crate imports one that imports it back (read from the
                          `crate::` paths of the hand-written sources); prints any cycle.
+  public-items         Each hand-written library crate's public items: those its root lists, and
+                       every item a user can name, with the public methods of its types (from
+                       rustdoc's JSON output, so it needs a nightly toolchain).
+      --toolchain NAME   The toolchain for rustdoc (default nightly)
+      --crates A,B       Only these crates
+      --workspace DIR    Another checkout of this workspace (an earlier commit's worktree)
   fuzz                 Run the cargo-fuzz targets of fuzz/ (needs cargo-fuzz and nightly).
       --seconds N        Time per target (default 60)
       --target A,B       Only these targets (models, error_body, config_ini, config_json)
@@ -66,6 +73,7 @@ fn main() -> ExitCode {
         Some("check-features") => report::check_features(&root, &args[1..]),
         Some("compile-report") => report::compile_report(&root, &args[1..]),
         Some("module-cycles") => cycles::module_cycles(&root),
+        Some("public-items") => public::public_items(&root, &args[1..]),
         Some("fuzz") => fuzz::fuzz(&root, &args[1..]),
         Some("spec-diff") => spec_diff(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {

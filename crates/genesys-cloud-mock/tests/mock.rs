@@ -1,7 +1,7 @@
 //! The mock through the real client over loopback.
 
 use futures_util::TryStreamExt;
-use genesys_cloud::core::http::Method;
+use genesys_cloud::transport::http::Method;
 use genesys_cloud::transport::{Retry, Timeouts};
 use genesys_cloud::{Client, ErrorKind};
 use genesys_cloud_mock::{Fault, FaultKind, MockOptions, MockServer};
@@ -150,7 +150,8 @@ async fn slow_answers_hit_the_attempt_timeout() {
 
 #[tokio::test]
 async fn pkce_and_authorization_code_flows() {
-    use genesys_cloud::auth::{pkce, request_token, Grant, Secret};
+    use genesys_cloud::auth::{pkce, Grant, Secret};
+    use genesys_cloud_auth::request_token;
     let mock = MockServer::start_with(MockOptions::default().token_lifetime(Duration::from_secs(600))).await.unwrap();
     let login = genesys_cloud::transport::Transport::builder()
         .endpoint(genesys_cloud::transport::Endpoint::custom(&mock.base_url()).unwrap())
@@ -159,9 +160,9 @@ async fn pkce_and_authorization_code_flows() {
     let verifier = pkce::generate_verifier(64).unwrap();
     let url = pkce::authorize_url(&mock.base_url(), "public-app", "http://localhost/cb", Some("st"), Some(&verifier));
     let path = url.trim_start_matches(&mock.base_url()).to_owned();
-    let r = genesys_cloud::core::execute(
+    let r = genesys_cloud_core::execute(
         &login,
-        genesys_cloud::core::RequestParts::new(genesys_cloud::core::OperationMeta::raw(&Method::GET).unwrap(), path),
+        genesys_cloud::api::RequestParts::new(genesys_cloud::api::OperationMeta::raw(&Method::GET).unwrap(), path),
     )
     .await;
     // The authorize endpoint redirects (302), which the executor reports as a non-success.
@@ -177,10 +178,10 @@ async fn pkce_and_authorization_code_flows() {
     };
     assert_eq!(request_token(&login, &wrong).await.unwrap_err().kind(), ErrorKind::Auth);
     // A code is single-use: get a fresh one and use the right verifier.
-    let e = genesys_cloud::core::execute(
+    let e = genesys_cloud_core::execute(
         &login,
-        genesys_cloud::core::RequestParts::new(
-            genesys_cloud::core::OperationMeta::raw(&Method::GET).unwrap(),
+        genesys_cloud::api::RequestParts::new(
+            genesys_cloud::api::OperationMeta::raw(&Method::GET).unwrap(),
             url.trim_start_matches(&mock.base_url()).to_owned(),
         ),
     )

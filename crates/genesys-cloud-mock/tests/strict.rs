@@ -3,8 +3,8 @@
 //! check): types, `required`, enums, `pattern` (the `regex` crate), formats (chrono), lengths
 //! and ranges, and no field the definition does not declare. Prints `N passed, N failed`.
 
-use genesys_cloud::core::http::Method;
 use genesys_cloud::futures::{stream, StreamExt};
+use genesys_cloud::transport::http::Method;
 use genesys_cloud::Client;
 use genesys_cloud_mock::{MockServer, Router, SPEC};
 use genesys_cloud_spec::{Document, SampleOptions, Sampler};

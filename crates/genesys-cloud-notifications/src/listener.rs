@@ -33,7 +33,8 @@ impl std::fmt::Debug for Notifications {
 }
 
 impl Notifications {
-    /// Notifications through `executor` (a client's: `client.executor()`), default options.
+    /// Notifications through `executor` (a transport: `Arc::new(transport)`; with the facade,
+    /// `client.notification_service()`), default options.
     pub fn new(executor: SharedExecutor) -> Self {
         Self::with_options(executor, Options::default())
     }

@@ -677,7 +677,11 @@ impl Worker {
             let wait = if attempt == 1 {
                 Duration::ZERO
             } else {
-                genesys_cloud_transport::full_jitter_backoff(options.backoff_base, options.backoff_max, attempt)
+                genesys_cloud_transport::__workspace::full_jitter_backoff(
+                    options.backoff_base,
+                    options.backoff_max,
+                    attempt,
+                )
             };
             let setup = self.setup.clone();
             let known = channel.clone();

@@ -4,7 +4,7 @@
 //! consumer's loss count; shutdown removing the subscriptions.
 
 use genesys_cloud_api::Tags as _;
-use genesys_cloud_auth::{CacheOptions, Grant};
+use genesys_cloud_auth::Grant;
 use genesys_cloud_core::SharedExecutor;
 use genesys_cloud_mock::{MockOptions, MockServer};
 use genesys_cloud_notifications::{
@@ -37,7 +37,7 @@ async fn setup_with_api() -> (MockServer, Notifications, Api) {
         MockServer::start_with(MockOptions::default().heartbeat_interval(Duration::from_millis(200))).await.unwrap();
     let transport = Transport::builder()
         .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
-        .grant(Grant::client_credentials("listener", "listener-secret"), CacheOptions::default())
+        .grant(Grant::client_credentials("listener", "listener-secret"))
         .build()
         .unwrap();
     let options = Options::default()
@@ -208,7 +208,7 @@ async fn a_slow_consumer_is_told_how_many_events_it_lost_and_the_buffer_stays_bo
     let (mock, _) = setup().await;
     let transport = Transport::builder()
         .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
-        .grant(Grant::client_credentials("slow", "slow-secret"), CacheOptions::default())
+        .grant(Grant::client_credentials("slow", "slow-secret"))
         .build()
         .unwrap();
     let notifications = Notifications::with_options(Arc::new(transport), Options::default().buffer(8));
@@ -471,7 +471,7 @@ async fn the_socket_goes_through_the_proxy_and_comes_back_through_it_after_a_dro
     let (proxy, targets) = connect_proxy().await;
     let transport = Transport::builder()
         .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
-        .grant(Grant::client_credentials("proxied", "proxied-secret"), CacheOptions::default())
+        .grant(Grant::client_credentials("proxied", "proxied-secret"))
         .build()
         .unwrap();
     let options = Options::default()
@@ -518,7 +518,7 @@ async fn a_channel_near_its_end_is_renewed_ahead_with_no_gap_and_no_duplicates()
     let mock = MockServer::start_with(options.channel_lifetime(Duration::from_secs(6))).await.unwrap();
     let transport = Transport::builder()
         .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
-        .grant(Grant::client_credentials("renewing", "renewing-secret"), CacheOptions::default())
+        .grant(Grant::client_credentials("renewing", "renewing-secret"))
         .build()
         .unwrap();
     // Renew 5 s before a 6 s channel ends: about a second after it is made.
@@ -629,7 +629,7 @@ async fn events_stay_in_order_once_each_across_handovers_under_traffic() {
     let mock = Arc::new(MockServer::start_with(options.channel_lifetime(Duration::from_secs(8))).await.unwrap());
     let transport = Transport::builder()
         .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
-        .grant(Grant::client_credentials("traffic", "traffic-secret"), CacheOptions::default())
+        .grant(Grant::client_credentials("traffic", "traffic-secret"))
         .build()
         .unwrap();
     // A renewal about 2 s in (8 s channels, renewed 6 s before their end).
@@ -686,7 +686,7 @@ async fn a_slow_consumer_gets_every_connection_item_and_the_loss_with_its_time()
     let (mock, _) = setup().await;
     let transport = Transport::builder()
         .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
-        .grant(Grant::client_credentials("slow", "slow-secret"), CacheOptions::default())
+        .grant(Grant::client_credentials("slow", "slow-secret"))
         .build()
         .unwrap();
     let options = Options::default().buffer(8).backoff(Duration::from_millis(20), Duration::from_millis(200));
@@ -865,7 +865,7 @@ async fn subscribe_and_close_end_when_the_service_stalls() {
     let transport = |id: &str| {
         Transport::builder()
             .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
-            .grant(Grant::client_credentials(id, "secret"), CacheOptions::default())
+            .grant(Grant::client_credentials(id, "secret"))
             .build()
             .unwrap()
     };
@@ -964,7 +964,7 @@ async fn a_socket_silent_during_a_handover_is_a_gap_told_before_the_new_sockets_
     let mock = Arc::new(MockServer::start_with(options).await.unwrap());
     let transport = Transport::builder()
         .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
-        .grant(Grant::client_credentials("half-open", "half-open-secret"), CacheOptions::default())
+        .grant(Grant::client_credentials("half-open", "half-open-secret"))
         .build()
         .unwrap();
     let options = Options::default().buffer(100_000).heartbeat(Duration::from_millis(600), Duration::from_millis(300));

@@ -7,7 +7,7 @@
 mod common;
 use common::{serve, Reply};
 
-use genesys_cloud_auth::{CacheOptions, ClientCredentials, Grant, Secret};
+use genesys_cloud_auth::{ClientCredentials, Grant, Secret};
 use genesys_cloud_core::http::Method;
 use genesys_cloud_core::{execute, OperationMeta, RequestParts};
 use genesys_cloud_transport::{Endpoint, Retry, Transport};
@@ -106,7 +106,7 @@ async fn with_a_subscriber_each_call_is_a_span_holding_its_attempts_and_the_toke
     };
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&server.base()).unwrap())
-        .grant(grant, CacheOptions::default())
+        .grant(grant)
         .retry(Retry::disabled())
         .build()
         .unwrap();

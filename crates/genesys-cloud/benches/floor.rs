@@ -697,14 +697,14 @@ fn main() {
             if let Some(i) = args.iter().position(|a| a == "--profile") {
                 let n: usize = args.get(i + 2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
                 let which = args.get(i + 1).map_or("floor", String::as_str);
-                let executor = client.executor();
-                let raw_get = genesys_cloud::core::OperationMeta::raw(&hyper::Method::GET).unwrap();
+                let raw = client.raw();
+                let raw_get = genesys_cloud::api::OperationMeta::raw(&hyper::Method::GET).unwrap();
                 let layered = layered_client(&base);
                 // One call of the side `which` names.
                 let one = async |which: &str| {
                     if which == "decode-sdk" {
                         let headers = hyper::HeaderMap::new();
-                        let u = <genesys_cloud::api::JsonModel as genesys_cloud::core::executor::DecodeAs<
+                        let u = <genesys_cloud::api::JsonModel as genesys_cloud_core::executor::DecodeAs<
                             genesys_cloud::models::UserMe,
                         >>::decode(hyper::StatusCode::OK, &headers, &user_body)
                         .unwrap();
@@ -712,8 +712,8 @@ fn main() {
                     } else if which == "decode-floor" {
                         std::hint::black_box(serde_json::from_slice::<shape::UserMe>(&user_body).unwrap());
                     } else if which == "stack" {
-                        let parts = genesys_cloud::core::RequestParts::new(raw_get, "/api/v2/users/me".into());
-                        std::hint::black_box(genesys_cloud::core::execute(&*executor, parts).await.unwrap());
+                        let parts = genesys_cloud::api::RequestParts::new(raw_get, "/api/v2/users/me".into());
+                        std::hint::black_box(raw.send_parts(parts).await.unwrap());
                     } else if which == "bare" {
                         std::hint::black_box(bare_get(&bare, me_uri.clone()).await);
                     } else if which == "layered" {
@@ -782,8 +782,8 @@ fn main() {
                 let _ = bare_get(&bare, me_uri.clone()).await;
             }
             // The stack alone: bytes in, bytes out, no operation builder and no decode.
-            let executor = client.executor();
-            let raw_get = genesys_cloud::core::OperationMeta::raw(&hyper::Method::GET).unwrap();
+            let raw = client.raw();
+            let raw_get = genesys_cloud::api::OperationMeta::raw(&hyper::Method::GET).unwrap();
             let (f, s, ratio) = alternate(
                 pairs,
                 n,
@@ -794,10 +794,10 @@ fn main() {
                     }
                 },
                 || {
-                    let executor = executor.clone();
+                    let raw = raw.clone();
                     async move {
-                        let parts = genesys_cloud::core::RequestParts::new(raw_get, "/api/v2/users/me".into());
-                        std::hint::black_box(genesys_cloud::core::execute(&*executor, parts).await.unwrap());
+                        let parts = genesys_cloud::api::RequestParts::new(raw_get, "/api/v2/users/me".into());
+                        std::hint::black_box(raw.send_parts(parts).await.unwrap());
                     }
                 },
             )

@@ -621,7 +621,7 @@ impl JobInner {
         if let (true, Some(size)) = (self.family.page_size, self.options.page_size) {
             request = request.query("pageSize", &size.to_string());
         }
-        let (head, body) = self.raw.execute(request.build()?).await?.into_parts();
+        let (head, body) = self.raw.send_parts(request.build()?).await?.into_parts();
         let mut de = serde_json::Deserializer::from_slice(&body);
         let page = PageSeed::<T> { items: self.family.items, item: PhantomData }
             .deserialize(&mut de)

@@ -28,25 +28,71 @@
 use std::fmt;
 use std::sync::Arc;
 
-// Inlined, so the facade's docs hold every item at the path a user writes
-// (`genesys_cloud::models::CreateUser`): `cargo doc --no-deps -p genesys-cloud` documents all
-// of it once.
-#[doc(inline)]
-pub use genesys_cloud_api as api;
-#[doc(inline)]
-pub use genesys_cloud_auth as auth;
-#[doc(inline)]
-pub use genesys_cloud_config as config;
-#[doc(inline)]
-pub use genesys_cloud_core as core;
+// The facade's surface is a chosen list. The root holds what ordinary use needs; the modules
+// hold the rest, each a list of what a user of this crate names, inlined so the facade's docs
+// hold every item at the path a user writes (`genesys_cloud::models::CreateUser`) and
+// `cargo doc --no-deps -p genesys-cloud` documents all of it once. The inner crates keep their
+// own larger surfaces for those who build on them directly.
+
+/// Every operation of the API: one module per tag with its builders (behind the tag's Cargo
+/// feature), and what a call gives back: [`Call`], [`Paginator`], [`Listing`].
+pub mod api {
+    #[doc(inline)]
+    pub use genesys_cloud_api::*;
+    #[doc(inline)]
+    pub use genesys_cloud_core::pagination::{Listing, PageInfo, Paginator};
+    #[doc(inline)]
+    pub use genesys_cloud_core::{
+        encode_path_segment, Call, CallOptions, CallWithResponse, Operation, OperationMeta, RequestParts,
+    };
+}
+
+/// Every model of the API, generated: one type per definition, each behind the Cargo feature
+/// of the tags that use it.
 #[doc(inline)]
 pub use genesys_cloud_models as models;
+
+/// OAuth: the grants, the secret type that keeps tokens out of logs, the token cache and pool,
+/// PKCE.
+pub mod auth {
+    #[doc(inline)]
+    pub use genesys_cloud_auth::{
+        pkce, CacheOptions, ClientCredentials, Grant, Secret, StaticToken, TokenCache, TokenInfo, TokenPool,
+        TokenProvider,
+    };
+}
+
+/// Configuration from a file and the environment, and the handle that reloads it.
+pub mod config {
+    #[doc(inline)]
+    pub use genesys_cloud_config::{
+        Config, ConfigBuilder, ConfigError, ConfigHandle, Credentials, Format, Gateway, Listening, LogFormat, LogLevel,
+        Logging, Proxy, RateLimits, Reauthentication, ReloadEvent, Retry, Timeouts, ENV_VARS,
+    };
+}
+
+/// The tower stack calls go through: its layers (to compose your own, or to read what they
+/// do), the extension points' service types, the settings, and the `http` types a layer
+/// author needs.
+pub mod transport {
+    /// The `bytes` crate: request and response bodies.
+    pub use genesys_cloud_core::bytes;
+    /// The `http` crate: requests, responses, headers, as the stack's services take them.
+    pub use genesys_cloud_core::http;
+    #[doc(inline)]
+    pub use genesys_cloud_transport::{
+        http_body, AttemptTimeoutLayer, AuthLayer, Base, BaseUrlLayer, Body, BoxError, CallContext, CallTimeoutLayer,
+        Deadline, Endpoint, HeadersLayer, HttpService, HyperClient, Live, LogFormat, LogHandle, LogLevel, LogSettings,
+        LoggingLayer, PaceLayer, PaceStats, Pacer, Proxy, RateLimitStatus, RateLimits, Reauthorize, Region, Retry,
+        RetryBudget, RetryLayer, SdkService, SpanLayer, StackService, Timeouts, TlsConfig, Transport, TransportBuilder,
+        DEFAULT_MAX_RESPONSE_SIZE,
+    };
+}
+
 #[cfg(feature = "notification-service")]
 #[cfg_attr(docsrs, doc(cfg(feature = "notification-service")))]
 #[doc(inline)]
 pub use genesys_cloud_notifications as notifications;
-#[doc(inline)]
-pub use genesys_cloud_transport as transport;
 
 pub use genesys_cloud_transport::Region;
 
@@ -85,14 +131,13 @@ pub struct ReadmeDoctests;
 #[path = "generated/tags.rs"]
 mod tags;
 
-/// Traits for code generic over what ordinary use reaches through inherent methods: the tag
-/// accessors trait ([`api::Tags`]), per-call options ([`core::Operation`]), the model helpers
-/// ([`models::Model`]), and the stream combinators of [`futures::TryStreamExt`] and
-/// [`futures::StreamExt`] (`try_collect()`, `next()`, …) for a paginator's streams.
-/// Calling operations and reading listings with `try_next()` needs none of them.
+/// Traits for code generic over what ordinary use reaches through inherent methods: per-call
+/// options ([`api::Operation`]), the model helpers ([`models::Model`]), and the stream
+/// combinators of [`futures::TryStreamExt`] and [`futures::StreamExt`] (`try_collect()`,
+/// `next()`, …) for a paginator's streams. Calling operations and reading listings with
+/// `try_next()` needs none of them.
 pub mod prelude {
     pub use futures_util::{StreamExt as _, TryStreamExt as _};
-    pub use genesys_cloud_api::Tags as _;
     pub use genesys_cloud_core::Operation as _;
     pub use genesys_cloud_models::Model as _;
 }
@@ -109,23 +154,10 @@ pub struct Client {
 }
 
 struct Inner {
-    executor: core::SharedExecutor,
-    /// The token cache, when tokens come from a grant.
-    tokens: Option<Arc<auth::TokenCache>>,
-    /// The pacer of the client's tokens, when it has any.
-    pacer: Option<Arc<transport::Pacer>>,
-    /// The TLS settings of the transport, for the notification socket.
-    #[cfg_attr(not(feature = "notification-service"), allow(dead_code))]
-    tls: transport::TlsConfig,
-    /// The proxy of the transport, for the notification socket.
-    #[cfg_attr(not(feature = "notification-service"), allow(dead_code))]
-    proxy: Option<config::Proxy>,
-    /// Kept so the configuration watcher lives exactly as long as the client.
-    config: Option<config::ConfigHandle>,
-    /// The client's listener on that configuration: removed with the client.
-    _listening: Option<config::Listening>,
-    /// The HTTP log, for [`Client::flush_logs`].
-    logs: transport::LogHandle,
+    /// The transport, as the executor every call goes through.
+    executor: genesys_cloud_core::SharedExecutor,
+    /// The same transport, for what it holds: tokens, pacer, TLS, proxy, log, configuration.
+    transport: transport::Transport,
     /// The notification channels of every listener of this client (the service counts them
     /// per user and app).
     #[cfg(feature = "notification-service")]
@@ -135,12 +167,7 @@ struct Inner {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // What the client was built with, secrets hidden by each part's own `Debug`.
-        f.debug_struct("Client")
-            .field("api_host", &self.inner.executor.api_host())
-            .field("tokens", &self.inner.tokens)
-            .field("proxy", &self.inner.proxy)
-            .field("config", &self.inner.config)
-            .finish_non_exhaustive()
+        f.debug_tuple("Client").field(&self.inner.transport).finish()
     }
 }
 
@@ -158,7 +185,7 @@ impl Client {
 
     /// The configuration handle the client was built with, if any.
     pub fn config(&self) -> Option<&config::ConfigHandle> {
-        self.inner.config.as_ref()
+        self.inner.transport.config()
     }
 
     /// A builder.
@@ -166,8 +193,9 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// The executor calls go through (for crates that take one, such as the notifications).
-    pub fn executor(&self) -> core::SharedExecutor {
+    /// The executor the tag accessors (generated, in `tags.rs`) hand their builders: calls
+    /// leave the crate through the builders and [`raw`](Self::raw) only.
+    pub(crate) fn executor(&self) -> genesys_cloud_core::SharedExecutor {
         self.inner.executor.clone()
     }
 
@@ -175,7 +203,7 @@ impl Client {
     /// refreshes the one held) and returns its info (lifetime, refresh token). A bad client
     /// id or secret fails here, with an [`ErrorKind::Auth`] error.
     pub async fn login(&self) -> Result<auth::TokenInfo> {
-        match &self.inner.tokens {
+        match self.inner.transport.token_cache() {
             Some(cache) => cache.fetch_now().await,
             None => Err(Error::new(
                 ErrorKind::Auth,
@@ -187,7 +215,7 @@ impl Client {
     /// What pacing has done so far over the client's tokens: attempts sent, 429s answered,
     /// attempts held back and for how long (zero when the client has no tokens).
     pub fn pace_stats(&self) -> transport::PaceStats {
-        self.inner.pacer.as_ref().map(|p| p.stats()).unwrap_or_default()
+        self.inner.transport.pacer().map(|p| p.stats()).unwrap_or_default()
     }
 
     /// Waits until every HTTP log line of this client so far is written (lines are written
@@ -195,10 +223,11 @@ impl Client {
     /// writes out the rest). It blocks for at most 5 s: call it outside async code or from
     /// `spawn_blocking`.
     pub fn flush_logs(&self) {
-        self.inner.logs.flush();
+        self.inner.transport.log_handle().flush();
     }
 
-    /// The escape hatch: any method, any path under the API host, any JSON.
+    /// The escape hatch: any method, any path under the API host, any JSON; built parts sent
+    /// as they are; a download link from a response.
     pub fn raw(&self) -> Raw {
         Raw::new(self.inner.executor.clone())
     }
@@ -216,37 +245,21 @@ impl Client {
     #[cfg(feature = "notification-service")]
     #[cfg_attr(docsrs, doc(cfg(feature = "notification-service")))]
     pub fn notification_service_with(&self, options: notifications::Options) -> notifications::Notifications {
-        let options = options.tls(self.inner.tls.clone()).proxy(self.inner.proxy.clone());
-        notifications::Notifications::with_options(self.executor(), options).budget(self.inner.channels.clone())
+        let transport = &self.inner.transport;
+        let options = options.tls(transport.tls().clone()).proxy(transport.proxy().cloned());
+        notifications::Notifications::with_options(self.inner.executor.clone(), options)
+            .budget(self.inner.channels.clone())
     }
-}
-
-impl api::Tags for Client {
-    fn executor(&self) -> core::SharedExecutor {
-        self.inner.executor.clone()
-    }
-}
-
-/// How tokens are obtained, as set in code.
-enum AuthChoice {
-    Grant(auth::Grant),
-    Token(auth::Secret),
-    Provider(Arc<dyn auth::TokenProvider>),
-}
-
-/// How logging is set in code.
-enum LoggingChoice {
-    Settings(transport::LogSettings),
-    Handle(transport::LogHandle),
 }
 
 /// Builds a [`Client`]: where calls go, how tokens are obtained, retries, timeouts, logging,
 /// extra tower layers.
 ///
-/// Settings may be given in any order. Each has one precedence: what the code sets, then the
-/// environment, then the configuration file ([`config`](Self::config)), then the defaults.
-/// Every check (a base URL that does not parse, a region that does not exist) happens in
-/// [`build`](Self::build).
+/// Each setting is handed to [`transport::TransportBuilder`], where it is declared, documented
+/// and defaulted once; follow a setter's link for the whole of it. Settings may be given in
+/// any order. Each has one precedence: what the code sets, then the environment, then the
+/// configuration file ([`config`](Self::config)), then the defaults. Every check (a base URL
+/// that does not parse, a region that does not exist) happens in [`build`](Self::build).
 ///
 /// ```no_run
 /// # async fn demo() -> genesys_cloud::Result<()> {
@@ -257,189 +270,75 @@ enum LoggingChoice {
 ///     .build()?;
 /// # Ok(()) }
 /// ```
-#[derive(Default)]
+#[derive(Debug, Default)]
 #[must_use = "a builder does nothing until it is built"]
 pub struct ClientBuilder {
-    config: Option<config::ConfigHandle>,
-    endpoint: Option<Result<transport::Endpoint>>,
-    auth: Option<AuthChoice>,
-    cache_options: Option<auth::CacheOptions>,
-    retry: Option<transport::Retry>,
-    timeouts: Option<transport::Timeouts>,
-    rate_limits: Option<transport::RateLimits>,
-    token_pool: Option<usize>,
-    logging: Option<LoggingChoice>,
-    proxy: Option<config::Proxy>,
-    tls: Option<transport::TlsConfig>,
-    /// The layers and the HTTP service; the rest is set on it in `build`.
     transport: transport::TransportBuilder,
 }
 
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("config", &self.config.as_ref().map(|c| c.path().map(|p| p.to_path_buf())))
-            .field("endpoint", &self.endpoint.as_ref().map(|e| e.as_ref().ok()))
-            .field("retry", &self.retry)
-            .field("timeouts", &self.timeouts)
-            .field("rate_limits", &self.rate_limits)
-            .field("token_pool", &self.token_pool)
-            .field("proxy", &self.proxy)
-            .field("tls", &self.tls)
-            .field("transport", &self.transport)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The endpoint a configuration names: its gateway, else its base URL, else its region.
-fn endpoint_of(c: &config::Config) -> Result<Option<transport::Endpoint>> {
-    if let Some(g) = &c.gateway {
-        return transport::Endpoint::gateway(&g.protocol, &g.host, g.port, &g.path_params_login, &g.path_params_api)
-            .map(Some);
-    }
-    if let Some(url) = &c.base_url {
-        return transport::Endpoint::custom(url).map(Some);
-    }
-    match &c.region {
-        Some(region) => Ok(Some(region.parse::<Region>()?.endpoint())),
-        None => Ok(None),
-    }
-}
-
-/// The token cache options a configuration names.
-fn cache_of(c: &config::Config) -> auth::CacheOptions {
-    auth::CacheOptions::default()
-        .refresh_enabled(c.reauthentication.refresh_access_token)
-        .wait_limit(c.reauthentication.refresh_token_wait_max)
+/// Setters that hand their setting to the transport's builder. Each keeps a one-line summary
+/// and links to the setting's one declaration.
+macro_rules! to_transport {
+    ($( $summary:literal fn $name:ident($($arg:ident: $ty:ty),*); )*) => {$(
+        #[doc = $summary]
+        #[doc = ""]
+        #[doc = concat!(
+            "The setting: [`TransportBuilder::", stringify!($name),
+            "`](transport::TransportBuilder::", stringify!($name), ")."
+        )]
+        pub fn $name(mut self, $($arg: $ty),*) -> Self {
+            self.transport = self.transport.$name($($arg),*);
+            self
+        }
+    )*};
 }
 
 impl ClientBuilder {
-    /// Takes settings from a configuration (file and environment, see [`config`]) where the
-    /// code sets none. Its hot settings (logging, retry, the attempt and call timeouts, pacing,
-    /// reauthentication) follow reloads of the file from the next call on, unless the code
-    /// set them; a reload that changes a cold one (hosts, proxy, credentials, the connect
-    /// timeout) is reported as [`config::ReloadEvent::NeedsNewClient`] and changes nothing.
-    pub fn config(mut self, handle: config::ConfigHandle) -> Self {
-        self.config = Some(handle);
-        self
-    }
-
-    /// Calls go to this region (default `us_east_1`, `api.mypurecloud.com`).
-    pub fn region(mut self, region: Region) -> Self {
-        self.endpoint = Some(Ok(region.endpoint()));
-        self
-    }
-
-    /// Calls go to a custom base URL (`https://api.example.com`); the login host is derived
-    /// by replacing `api.` with `login.`. A URL that does not parse fails [`build`](Self::build).
-    pub fn base_url(mut self, url: &str) -> Self {
-        self.endpoint = Some(transport::Endpoint::custom(url));
-        self
-    }
-
-    /// Calls go to this endpoint (e.g. a [gateway](transport::Endpoint::gateway)).
-    pub fn endpoint(mut self, endpoint: transport::Endpoint) -> Self {
-        self.endpoint = Some(Ok(endpoint));
-        self
-    }
-
-    /// Client-credentials tokens, cached and refreshed for every call.
-    pub fn client_credentials(self, client_id: impl Into<String>, client_secret: impl Into<auth::Secret>) -> Self {
-        self.grant(auth::Grant::client_credentials(client_id, client_secret))
-    }
-
-    /// Tokens from any grant (SAML2 bearer, authorization code, PKCE, refresh token).
-    pub fn grant(mut self, grant: auth::Grant) -> Self {
-        self.auth = Some(AuthChoice::Grant(grant));
-        self
-    }
-
-    /// Tokens from a grant with cache options (refresh margin, wait limit, refresh on/off).
-    pub fn grant_with(mut self, grant: auth::Grant, options: auth::CacheOptions) -> Self {
-        self.auth = Some(AuthChoice::Grant(grant));
-        self.cache_options = Some(options);
-        self
-    }
-
-    /// Token cache options (refresh margin, wait limit, refresh on/off) for whichever grant
-    /// the client uses.
-    pub fn cache_options(mut self, options: auth::CacheOptions) -> Self {
-        self.cache_options = Some(options);
-        self
-    }
-
-    /// A fixed access token, obtained elsewhere.
-    pub fn access_token(mut self, token: impl Into<auth::Secret>) -> Self {
-        self.auth = Some(AuthChoice::Token(token.into()));
-        self
-    }
-
-    /// Tokens from your own provider.
-    pub fn token_provider(mut self, provider: Arc<dyn auth::TokenProvider>) -> Self {
-        self.auth = Some(AuthChoice::Provider(provider));
-        self
-    }
-
-    /// Retry settings.
-    pub fn retry(mut self, retry: transport::Retry) -> Self {
-        self.retry = Some(retry);
-        self
-    }
-
-    /// Rate limits: pacing each token under the limit its responses state (on by default;
-    /// [`RateLimits::unpaced`](transport::RateLimits::unpaced) turns it off) and the size of
-    /// the client-credentials token pool (default 1), each token paced on its own.
-    pub fn rate_limits(mut self, limits: transport::RateLimits) -> Self {
-        self.rate_limits = Some(limits);
-        self
-    }
-
-    /// A pool of `tokens` client-credentials tokens, calls spread over them in turn, each
-    /// paced on its own (Genesys Cloud limits each token): bulk work goes up to `tokens` times
-    /// as fast. It overrides the pool size of [`rate_limits`](Self::rate_limits) and of the
-    /// configuration, and leaves pacing to them.
-    pub fn token_pool(mut self, tokens: usize) -> Self {
-        self.token_pool = Some(tokens);
-        self
-    }
-
-    /// HTTP logging (levels trace/debug/error/none, text or JSON, console and/or file;
-    /// secrets always redacted).
-    pub fn logging(mut self, settings: transport::LogSettings) -> Self {
-        self.logging = Some(LoggingChoice::Settings(settings));
-        self
-    }
-
-    /// Logging through a shared handle whose settings can change while the client runs.
-    pub fn log_handle(mut self, handle: transport::LogHandle) -> Self {
-        self.logging = Some(LoggingChoice::Handle(handle));
-        self
-    }
-
-    /// A proxy for every request (HTTP CONNECT, optional credentials, `NO_PROXY`), or the
-    /// environment's with [`config::Proxy::from_env`].
-    pub fn proxy(mut self, proxy: config::Proxy) -> Self {
-        self.proxy = Some(proxy);
-        self
-    }
-
-    /// TLS settings: extra trusted CAs and a client certificate (mTLS). Server certificates
-    /// are always verified.
-    pub fn tls(mut self, tls: transport::TlsConfig) -> Self {
-        self.tls = Some(tls);
-        self
-    }
-
-    /// Time limits.
-    pub fn timeouts(mut self, timeouts: transport::Timeouts) -> Self {
-        self.timeouts = Some(timeouts);
-        self
+    to_transport! {
+        "Takes settings from a configuration (file and environment) where the code sets none; its hot settings follow reloads."
+        fn config(handle: config::ConfigHandle);
+        "Calls go to this region (default `us_east_1`)."
+        fn region(region: Region);
+        "Calls go to a custom base URL (`https://api.example.com`)."
+        fn base_url(url: &str);
+        "Calls go to this endpoint (a custom base URL, or a gateway)."
+        fn endpoint(endpoint: transport::Endpoint);
+        "Client-credentials tokens, cached and refreshed for every call."
+        fn client_credentials(client_id: impl Into<String>, client_secret: impl Into<auth::Secret>);
+        "Tokens from any grant (SAML2 bearer, authorization code, PKCE, refresh token)."
+        fn grant(grant: auth::Grant);
+        "Token cache options (refresh margin, wait limit, refresh on/off) for whichever grant the client uses."
+        fn cache_options(options: auth::CacheOptions);
+        "A fixed access token, obtained elsewhere."
+        fn access_token(token: impl Into<auth::Secret>);
+        "Tokens from your own provider."
+        fn token_provider(provider: Arc<dyn auth::TokenProvider>);
+        "Retry settings."
+        fn retry(retry: transport::Retry);
+        "Time limits: connect, each attempt, the whole call."
+        fn timeouts(timeouts: transport::Timeouts);
+        "Rate limits: pacing each token under its stated limit, and the token pool's size."
+        fn rate_limits(limits: transport::RateLimits);
+        "A pool of `tokens` client-credentials tokens, calls spread over them in turn."
+        fn token_pool(tokens: usize);
+        "HTTP logging (secrets always redacted)."
+        fn logging(settings: transport::LogSettings);
+        "Logging through a shared handle whose settings can change while the client runs."
+        fn log_handle(handle: transport::LogHandle);
+        "A proxy for every request (HTTP CONNECT, optional credentials, `NO_PROXY`)."
+        fn proxy(proxy: config::Proxy);
+        "TLS settings: extra trusted CAs and a client certificate (mTLS)."
+        fn tls(tls: transport::TlsConfig);
+        "The largest response body the client reads, in bytes once inflated (default 256 MiB)."
+        fn max_response_size(bytes: usize);
+        "Replaces the HTTP client underneath the SDK's layers (a test double, another client)."
+        fn http_service(service: impl transport::StackService);
     }
 
     /// Adds a tower layer around each logical call (the first added is the outermost); it
-    /// sees one request per call. Standard layers fit as they are: tower-http's
-    /// `TraceLayer`, tower's `ConcurrencyLimitLayer`, any whose service answers with an
-    /// `http_body::Body` and fails with an error convertible to [`transport::BoxError`].
+    /// sees one request per call.
+    ///
+    /// The setting: [`TransportBuilder::with_layer`](transport::TransportBuilder::with_layer).
     pub fn with_layer<L>(mut self, layer: L) -> Self
     where
         L: tower_layer::Layer<transport::HttpService> + Send + Sync + 'static,
@@ -449,31 +348,17 @@ impl ClientBuilder {
         self
     }
 
-    /// Adds a tower layer around each attempt (the first added is the outermost): inside the
-    /// retry layer, it sees every attempt (metrics, rate limiting, per-attempt tracing). The
-    /// same layers fit as for [`with_layer`](Self::with_layer).
+    /// Adds a tower layer around each attempt (the first added is the outermost); it sees
+    /// every attempt.
+    ///
+    /// The setting:
+    /// [`TransportBuilder::with_attempt_layer`](transport::TransportBuilder::with_attempt_layer).
     pub fn with_attempt_layer<L>(mut self, layer: L) -> Self
     where
         L: tower_layer::Layer<transport::HttpService> + Send + Sync + 'static,
         L::Service: transport::StackService,
     {
         self.transport = self.transport.with_attempt_layer(layer);
-        self
-    }
-
-    /// The largest response body the client reads, in bytes once inflated; a larger one is an
-    /// [`ErrorKind::TooLarge`] error. Default
-    /// [`DEFAULT_MAX_RESPONSE_SIZE`](transport::DEFAULT_MAX_RESPONSE_SIZE) (256 MiB).
-    pub fn max_response_size(mut self, bytes: usize) -> Self {
-        self.transport = self.transport.max_response_size(bytes);
-        self
-    }
-
-    /// Replaces the HTTP client underneath the SDK's layers with `service` (a test double,
-    /// another client): retries, timeouts, tokens, headers and logging still apply, and it
-    /// receives requests with absolute URIs. The one way to replace the transport.
-    pub fn http_service(mut self, service: impl transport::StackService) -> Self {
-        self.transport = self.transport.http_service(service);
         self
     }
 
@@ -505,96 +390,13 @@ impl ClientBuilder {
     }
 
     /// The client. Creating it does no I/O (the first call, or [`Client::login`], fetches the
-    /// token; the system's root certificates are read at the first `https` connection); it needs a
-    /// Tokio runtime when calls are made.
+    /// token; the system's root certificates are read at the first `https` connection); it
+    /// needs a Tokio runtime when calls are made.
     pub fn build(self) -> Result<Client> {
-        let snapshot = self.config.as_ref().map(|h| h.load());
-        let from_file = snapshot.as_deref();
-        let endpoint = match self.endpoint {
-            Some(endpoint) => endpoint?,
-            None => from_file.map(endpoint_of).transpose()?.flatten().unwrap_or_else(|| Region::default().endpoint()),
-        };
-        let proxy = self.proxy.or_else(|| from_file.and_then(|c| c.proxy.as_ref()).cloned());
-        let tls = self.tls.unwrap_or_default();
-        let retry =
-            transport::Live::new(self.retry.clone().or_else(|| from_file.map(|c| c.retry.clone())).unwrap_or_default());
-        let timeouts = transport::Live::new(
-            self.timeouts.clone().or_else(|| from_file.map(|c| c.timeouts.clone())).unwrap_or_default(),
-        );
-        let limits = self.rate_limits.clone().or_else(|| from_file.map(|c| c.rate_limits.clone())).unwrap_or_default();
-        let rate_limits = transport::Live::new(match self.token_pool {
-            Some(tokens) => limits.token_pool(tokens),
-            None => limits,
-        });
-        let logs = match self.logging {
-            Some(LoggingChoice::Handle(ref h)) => h.clone(),
-            Some(LoggingChoice::Settings(ref s)) => transport::LogHandle::new(s.clone()),
-            None => transport::LogHandle::new(from_file.map(|c| c.logging.clone()).unwrap_or_default()),
-        };
-        let cache = self.cache_options.clone().or_else(|| from_file.map(cache_of)).unwrap_or_default();
-        let mut t = self
-            .transport
-            .endpoint(endpoint)
-            .tls(tls.clone())
-            .live_retry(retry.clone())
-            .live_timeouts(timeouts.clone())
-            .live_rate_limits(rate_limits.clone())
-            .log_handle(logs.clone());
-        if let Some(proxy) = &proxy {
-            t = t.proxy(proxy.clone());
-        }
-        t = match self.auth {
-            Some(AuthChoice::Grant(grant)) => t.grant(grant, cache),
-            Some(AuthChoice::Token(token)) => t.access_token(token),
-            Some(AuthChoice::Provider(provider)) => t.token_provider(provider),
-            None => match from_file.map(|c| &c.credentials) {
-                Some(config::Credentials { client_id: Some(id), client_secret: Some(secret), .. }) => {
-                    t.grant(auth::Grant::client_credentials(id.clone(), secret.clone()), cache)
-                }
-                _ => t,
-            },
-        };
-        let transport = t.build()?;
-        let tokens = transport.token_cache();
-        let pacer = transport.pacer();
-        let listening = self.config.as_ref().map(|handle| {
-            // The hot settings the code left to the configuration follow its reloads.
-            let follow_retry = self.retry.is_none().then(|| retry.clone());
-            let follow_timeouts = self.timeouts.is_none().then(|| timeouts.clone());
-            let follow_rate_limits = self.rate_limits.is_none().then(|| rate_limits.clone());
-            let follow_logs = self.logging.is_none().then(|| logs.clone());
-            let follow_cache = self.cache_options.is_none().then(|| tokens.clone()).flatten();
-            handle.on_change(move |event| {
-                let config::ReloadEvent::Reloaded(c) = event else { return };
-                if let Some(live) = &follow_retry {
-                    live.set(c.retry.clone());
-                }
-                if let Some(live) = &follow_timeouts {
-                    live.set(c.timeouts.clone());
-                }
-                if let Some(live) = &follow_rate_limits {
-                    // Pacing follows; the pool's size is cold (a change is reported).
-                    let pool = live.load().token_pool;
-                    live.set(c.rate_limits.clone().token_pool(pool));
-                }
-                if let Some(logs) = &follow_logs {
-                    logs.set(c.logging.clone());
-                }
-                if let Some(cache) = &follow_cache {
-                    cache.set_options(cache_of(c));
-                }
-            })
-        });
-        let executor: core::SharedExecutor = Arc::new(transport);
+        let transport = self.transport.build()?;
         let inner = Inner {
-            executor,
-            tokens,
-            pacer,
-            tls,
-            proxy,
-            config: self.config,
-            _listening: listening,
-            logs,
+            executor: Arc::new(transport.clone()),
+            transport,
             #[cfg(feature = "notification-service")]
             channels: Arc::default(),
         };

@@ -21,13 +21,34 @@ impl Raw {
         Self { executor }
     }
 
-    /// Sends built parts and returns the raw success response (a non-2xx status is an API
-    /// error), for the SDK's helpers that decode a body their own way.
-    pub(crate) async fn execute(
+    /// Sends parts built elsewhere as they are (a generated builder's
+    /// [`build`](genesys_cloud_core::Operation), changed; or [`RawRequest::build`]'s) and
+    /// returns the whole success response: status, headers and the body's bytes, for a body
+    /// decoded some other way. A non-2xx status is an API error. The path is checked as
+    /// [`request`](Self::request) checks it, and nothing is sent when it fails.
+    pub async fn send_parts(
         &self,
         parts: RequestParts,
     ) -> Result<genesys_cloud_core::http::Response<genesys_cloud_core::bytes::Bytes>, Error> {
+        check_api_path(&parts.path)?;
         genesys_cloud_core::executor::execute(&*self.executor, parts).await
+    }
+
+    /// GETs an absolute `http`/`https` URL a response gave (a download link, a report's
+    /// result, a `selfUri`) through the client's stack: retries, timeouts, pacing and logging
+    /// apply, and the token goes with it only when the URL is on one of the client's own
+    /// hosts. Returns the whole success response; a non-2xx status is an API error.
+    pub async fn get_url(
+        &self,
+        url: &str,
+    ) -> Result<genesys_cloud_core::http::Response<genesys_cloud_core::bytes::Bytes>, Error> {
+        let uri: genesys_cloud_core::http::Uri =
+            url.parse().map_err(|_| Error::build(format!("not a URL: {url:?}")))?;
+        let web = matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some();
+        let Some(meta) = OperationMeta::raw(&Method::GET).filter(|_| web) else {
+            return Err(Error::build(format!("get_url takes an absolute http or https URL: {url:?}")));
+        };
+        genesys_cloud_core::executor::execute(&*self.executor, RequestParts::new(meta, uri.to_string())).await
     }
 
     /// A request for `path` (which must start with `/`; the host is always the API host, so
@@ -39,13 +60,21 @@ impl Raw {
         let path = path.into();
         let parts = match OperationMeta::raw(&method) {
             None => Err(Error::build(format!("unsupported method {method} for a raw call"))),
-            Some(_) if !path.starts_with('/') || path.starts_with("//") => Err(Error::build(format!(
-                "a raw call takes a path under the API host, starting with one '/': {path:?}"
-            ))),
-            Some(meta) => genesys_cloud_core::encode::check_path(&path).map(|()| RequestParts::new(meta, path)),
+            Some(meta) => check_api_path(&path).map(|()| RequestParts::new(meta, path)),
         };
         RawRequest { executor: self.executor.clone(), parts, options: Default::default() }
     }
+}
+
+/// A path under the API host: one leading `/` (no host of its own) and no dot segment
+/// (servers and proxies that normalize paths would send it to another resource).
+fn check_api_path(path: &str) -> Result<(), Error> {
+    if !path.starts_with('/') || path.starts_with("//") {
+        return Err(Error::build(format!(
+            "a raw call takes a path under the API host, starting with one '/': {path:?}"
+        )));
+    }
+    genesys_cloud_core::encode::check_path(path)
 }
 
 /// One raw call being built.

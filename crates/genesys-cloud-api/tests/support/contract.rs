@@ -3,7 +3,7 @@
 // and validation, and the mock's sampled answer must decode into the operation's type.
 
 use super::support::{Case, Harness, Results};
-use genesys_cloud_auth::{CacheOptions, Grant};
+use genesys_cloud_auth::Grant;
 use genesys_cloud_transport::{Endpoint, Retry, Transport};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ pub fn run(spec: &str, cases: Vec<Case>) -> Results {
         let mock = genesys_cloud_mock::MockServer::start().await.expect("the mock starts");
         let transport = Transport::builder()
             .endpoint(Endpoint::custom(&mock.base_url()).expect("a base URL"))
-            .grant(Grant::client_credentials("contract-test", "contract-secret"), CacheOptions::default())
+            .grant(Grant::client_credentials("contract-test", "contract-secret"))
             .retry(Retry::disabled())
             .build()
             .expect("a transport");

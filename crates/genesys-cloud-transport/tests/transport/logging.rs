@@ -3,7 +3,7 @@
 use crate::common;
 use common::{serve, Reply};
 
-use genesys_cloud_auth::{CacheOptions, ClientCredentials, Grant, Secret};
+use genesys_cloud_auth::{ClientCredentials, Grant, Secret};
 use genesys_cloud_core::http::Method;
 use genesys_cloud_core::{execute, OperationMeta, RequestParts};
 use genesys_cloud_transport::{Endpoint, LogFormat, LogHandle, LogLevel, LogSettings, Retry, Transport};
@@ -30,7 +30,7 @@ async fn setup(settings: LogSettings) -> (Transport, LogHandle, std::path::PathB
     };
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&server.base()).unwrap())
-        .grant(grant, CacheOptions::default())
+        .grant(grant)
         .retry(Retry::disabled())
         .log_handle(handle.clone())
         .build()

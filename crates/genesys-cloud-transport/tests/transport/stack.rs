@@ -1,9 +1,9 @@
 //! The whole stack over real sockets on loopback, against a scripted HTTP server.
 
-use genesys_cloud_auth::{CacheOptions, Grant};
+use genesys_cloud_auth::Grant;
 use genesys_cloud_core::bytes::Bytes;
 use genesys_cloud_core::http::{self, Method, Request, Response, StatusCode};
-use genesys_cloud_core::{execute, ErrorKind, OperationMeta, RequestParts};
+use genesys_cloud_core::{execute, ErrorKind, Executor as _, OperationMeta, RequestParts};
 use genesys_cloud_transport::{Body, Endpoint, Retry, Timeouts, Transport};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -206,7 +206,7 @@ async fn a_401_mints_a_new_token_and_replays_once() {
     .await;
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&server.base()).unwrap())
-        .grant(Grant::client_credentials("id", "secret"), CacheOptions::default())
+        .grant(Grant::client_credentials("id", "secret"))
         .build()
         .unwrap();
     let r = call(&t, Method::GET, "/api/v2/users/me").await.unwrap();
@@ -231,7 +231,7 @@ async fn the_replay_after_a_401_is_an_attempt_every_attempt_layer_sees() {
     let a = attempts.clone();
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&server.base()).unwrap())
-        .grant(Grant::client_credentials("id", "secret"), CacheOptions::default())
+        .grant(Grant::client_credentials("id", "secret"))
         .retry(Retry::disabled())
         .with_attempt_layer(tower_http::trace::TraceLayer::new_for_http().on_request(
             move |_: &Request<Body>, _: &tracing::Span| {
@@ -268,7 +268,7 @@ async fn a_thousand_concurrent_calls_at_token_expiry_make_one_token_request() {
     .await;
     let t = Transport::builder()
         .endpoint(Endpoint::custom(&server.base()).unwrap())
-        .grant(Grant::client_credentials("id", "secret"), CacheOptions::default())
+        .grant(Grant::client_credentials("id", "secret"))
         .build()
         .unwrap();
     call(&t, Method::GET, "/api/v2/warm-up").await.unwrap();
@@ -663,8 +663,8 @@ async fn waits_outside_an_attempt_end_at_the_call_deadline() {
     }
 }
 
-/// The bearer token stays on the client's hosts: a request through the public service with a
-/// path, or an absolute URI on the API host, carries it; one for another host (a `selfUri`
+/// The bearer token stays on the client's hosts: a request through the executor with a path,
+/// or an absolute URI on the API host, carries it; one for another host (a `selfUri`
 /// elsewhere, a download link) goes there without it. Two servers on loopback.
 #[tokio::test]
 async fn the_token_goes_only_to_the_clients_hosts() {
@@ -683,12 +683,12 @@ async fn the_token_goes_only_to_the_clients_hosts() {
         .access_token("token-on-api-only")
         .build()
         .unwrap();
-    use tower::ServiceExt as _;
+    let get = |uri: &str| Request::get(uri).body(Bytes::new()).unwrap();
     for uri in ["/api/v2/users/me".to_owned(), format!("{}/api/v2/users/me", api.base())] {
-        let r = t.service().oneshot(request(Method::GET, &uri)).await.unwrap();
+        let r = t.execute(get(&uri)).await.unwrap();
         assert_eq!(r.status(), 200);
     }
-    let r = t.service().oneshot(request(Method::GET, &format!("{}/downloads/file-1", other.base()))).await.unwrap();
+    let r = t.execute(get(&format!("{}/downloads/file-1", other.base()))).await.unwrap();
     assert_eq!(r.status(), 200, "the other host was still called");
     let bearer = Some("Bearer token-on-api-only".to_owned());
     assert_eq!(*on_api.lock().unwrap(), vec![("/api/v2/users/me".into(), bearer.clone()); 2]);

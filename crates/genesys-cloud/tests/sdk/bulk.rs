@@ -156,7 +156,7 @@ impl Windowed {
     const ALLOWED: u32 = 5;
     const WINDOW: Duration = Duration::from_secs(4);
 
-    fn answer(&self) -> Option<genesys_cloud::core::http::Response<genesys_cloud::transport::Body>> {
+    fn answer(&self) -> Option<genesys_cloud::transport::http::Response<genesys_cloud::transport::Body>> {
         let now = tokio::time::Instant::now();
         let mut window = self.window.lock().unwrap();
         let (start, count) = window.get_or_insert((now, 0));
@@ -170,8 +170,8 @@ impl Windowed {
         }
         let status = if count > Self::ALLOWED { 429 } else { 200 };
         let body = if status == 200 { r#"{"id":"me"}"# } else { r#"{"message":"slow down","status":429}"# };
-        let mut r = genesys_cloud::core::http::Response::new(genesys_cloud::transport::Body::from(body));
-        *r.status_mut() = genesys_cloud::core::http::StatusCode::from_u16(status).unwrap();
+        let mut r = genesys_cloud::transport::http::Response::new(genesys_cloud::transport::Body::from(body));
+        *r.status_mut() = genesys_cloud::transport::http::StatusCode::from_u16(status).unwrap();
         let h = r.headers_mut();
         h.insert("inin-ratelimit-allowed", Self::ALLOWED.into());
         h.insert("inin-ratelimit-count", count.min(Self::ALLOWED).into());
@@ -208,7 +208,7 @@ async fn the_pacer_lets_calls_out_again_after_an_outage_in_which_nothing_answere
         .retry(Retry::default().max_attempts(5).backoff(Duration::from_millis(10), Duration::from_millis(50)))
         .build()
         .unwrap();
-    let me = || client.raw().request(genesys_cloud::core::http::Method::GET, "/api/v2/users/me").send();
+    let me = || client.raw().request(genesys_cloud::transport::http::Method::GET, "/api/v2/users/me").send();
     me().await.expect("the first call teaches the limit");
     tokio::time::sleep(Windowed::WINDOW + Duration::from_secs(1)).await;
     api.down.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -2,7 +2,7 @@
 //! place of hyper: the SDK's layers run around it).
 
 use futures_util::TryStreamExt;
-use genesys_cloud::core::http::{self, Method, StatusCode};
+use genesys_cloud::transport::http::{self, Method, StatusCode};
 use genesys_cloud::transport::Body;
 use genesys_cloud::{Client, ErrorKind};
 use std::sync::{Arc, Mutex};

@@ -1,12 +1,12 @@
 //! Asynchronous jobs against the mock's stateful jobs, over real sockets; and 404s right after
 //! a create.
 
-use genesys_cloud::core::RetryOverride;
 use genesys_cloud::jobs::{families, JobOptions, JobState};
 use genesys_cloud::models::AsyncConversationQuery;
 use genesys_cloud::prelude::*;
 use genesys_cloud::transport::Retry;
 use genesys_cloud::Client;
+use genesys_cloud::RetryOverride;
 use genesys_cloud_mock::{MockOptions, MockServer};
 use genesys_cloud_spec::{Document, SampleOptions, Sampler};
 use serde_json::{json, Value};
@@ -123,8 +123,8 @@ async fn failed_and_expired_jobs_are_typed_errors() {
 fn counting_deletes(mock: &MockServer) -> (Client, Arc<AtomicUsize>) {
     let deletes = Arc::new(AtomicUsize::new(0));
     let seen = deletes.clone();
-    let count = tower::util::MapRequestLayer::new(move |req: genesys_cloud::core::http::Request<_>| {
-        if req.method() == genesys_cloud::core::http::Method::DELETE {
+    let count = tower::util::MapRequestLayer::new(move |req: genesys_cloud::transport::http::Request<_>| {
+        if req.method() == genesys_cloud::transport::http::Method::DELETE {
             seen.fetch_add(1, Ordering::SeqCst);
         }
         req

@@ -95,7 +95,7 @@ async fn the_token_cache_transport_builder_and_client_hide_their_secrets() {
     assert_clean("a logged-in client", shown);
     let builder = Client::builder().client_credentials("client-id", SECRETS[0]).access_token(SECRETS[1]);
     assert_clean("a client builder", format!("{builder:?}"));
-    let transport = Transport::builder().grant(grants().remove(1), CacheOptions::default()).build().unwrap();
+    let transport = Transport::builder().grant(grants().remove(1)).build().unwrap();
     assert_clean("a transport", format!("{transport:?}"));
     if let Some(cache) = transport.token_cache() {
         cache.set_token(TokenInfo {
