@@ -1,6 +1,8 @@
 //! `module-cycles`: no module of a crate imports another that imports it back, directly or
-//! through others. Reads the hand-written sources as text: an edge `a → b` is a `crate::b`
-//! path in module `a`'s file (its unit tests aside); generated files are left out.
+//! through others. Reads the hand-written sources as text: an edge `a → b` is a path to `b`
+//! (or to an item of `b`) in module `a`'s file, through `crate::`, `super::` or a submodule's
+//! name (its unit tests aside). Nested modules count on their own. Generated files are left
+//! out.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -16,16 +18,56 @@ fn source_dirs(root: &Path) -> Vec<PathBuf> {
     dirs
 }
 
-/// The top-level module a file belongs to (`listener` for `src/listener.rs` or
-/// `src/listener/mod.rs`; `crate` for `lib.rs` and `main.rs`).
+/// The module a file is (`listener` for `src/listener.rs`, `layers::retry` for
+/// `src/layers/retry.rs`, `layers` for `src/layers/mod.rs`; `crate` for `lib.rs` and `main.rs`).
 fn module_of(src: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(src).unwrap_or(file);
-    let first = rel.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned()).unwrap_or_default();
-    let name = first.trim_end_matches(".rs");
-    match name {
-        "lib" | "main" => "crate".to_owned(),
-        other => other.to_owned(),
+    let mut parts: Vec<String> =
+        rel.components().map(|c| c.as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned()).collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
     }
+    match parts.as_slice() {
+        [only] if only == "lib" || only == "main" => "crate".to_owned(),
+        _ => parts.join("::"),
+    }
+}
+
+/// The module that `module` is declared in (`crate` for a top-level one).
+fn parent_of(module: &str) -> &str {
+    module.rsplit_once("::").map_or("crate", |(parent, _)| parent)
+}
+
+/// The path of identifiers that starts at `text` (`a::b::C` of `a::b::C::new(…)`).
+fn path_at(text: &str) -> Vec<&str> {
+    let mut segments = Vec::new();
+    let mut rest = text;
+    loop {
+        let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        if len == 0 {
+            break;
+        }
+        segments.push(&rest[..len]);
+        match rest[len..].strip_prefix("::") {
+            Some(more) => rest = more,
+            None => break,
+        }
+    }
+    segments
+}
+
+/// The deepest module of `modules` that `segments`, read from `base`, names.
+fn module_named(modules: &BTreeSet<String>, base: &str, segments: &[&str]) -> Option<String> {
+    let mut found = None;
+    let mut path = base.to_owned();
+    for segment in segments {
+        path = if path == "crate" { (*segment).to_owned() } else { format!("{path}::{segment}") };
+        if !modules.contains(&path) {
+            break;
+        }
+        found = Some(path.clone());
+    }
+    found
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -42,7 +84,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The module graph of one source folder: module → the modules it names.
+/// The module graph of one source folder: module → the modules it names, through `crate::`
+/// paths, `super::` paths, and paths that start with one of its own submodules. A path to an
+/// item of a module that is not a module itself is an edge to that module; one to an item of
+/// the crate's root (`lib.rs`, the crate's index of re-exports) is none.
 fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
     rust_files(src, &mut files);
@@ -53,11 +98,37 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         let text = std::fs::read_to_string(file).unwrap_or_default();
         // Unit tests may use anything of the crate.
         let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+        let mut add = |to: Option<String>| {
+            if let Some(to) = to.filter(|t| *t != from && t != "crate") {
+                edges.entry(from.clone()).or_default().insert(to);
+            }
+        };
         for (at, _) in text.match_indices("crate::") {
-            let rest = &text[at + "crate::".len()..];
-            let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            if name != from && modules.contains(&name) {
-                edges.entry(from.clone()).or_default().insert(name);
+            let before = text[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '$') {
+                continue;
+            }
+            add(module_named(&modules, "crate", &path_at(&text[at + "crate::".len()..])));
+        }
+        for (at, _) in text.match_indices("super::") {
+            let before = text[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let parent = parent_of(&from);
+            let named = module_named(&modules, parent, &path_at(&text[at + "super::".len()..]));
+            add(named.or_else(|| Some(parent.to_owned())));
+        }
+        // Paths that start with a submodule of this one (`retry::RetryLayer` in `layers`).
+        let children: Vec<&String> = modules.iter().filter(|m| parent_of(m) == from && *m != &from).collect();
+        for child in children {
+            let name = child.rsplit("::").next().unwrap_or(child);
+            for (at, _) in text.match_indices(&format!("{name}::")) {
+                let before = text[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+                    continue;
+                }
+                add(Some(child.clone()));
             }
         }
     }
@@ -121,6 +192,31 @@ mod tests {
         };
         assert!(cycles(&edges(&[("a", "b"), ("b", "c")])).is_empty());
         assert_eq!(cycles(&edges(&[("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")])), vec![vec!["a", "b", "c"]]);
+    }
+
+    /// Submodules are modules of their own: a child that takes an item of its parent (whose
+    /// `mod.rs` re-exports the child) is a cycle; one that takes it from a sibling is not.
+    #[test]
+    fn nested_modules_and_super_paths_are_read() {
+        let dir = std::env::temp_dir().join(format!("module-cycles-{}", std::process::id()));
+        let write = |file: &str, text: &str| {
+            let path = dir.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write("lib.rs", "mod layers;\npub use layers::Thing;\n");
+        write("layers/mod.rs", "mod retry;\nmod context;\npub use retry::Thing;\npub struct Shared;\n");
+        write("layers/retry.rs", "use super::Shared;\npub struct Thing;\n");
+        write("layers/context.rs", "pub struct Other;\n");
+        let g = graph(&dir);
+        assert_eq!(g["layers::retry"], BTreeSet::from(["layers".to_owned()]));
+        assert_eq!(cycles(&g), vec![vec!["layers".to_owned(), "layers::retry".to_owned()]]);
+        write("layers/mod.rs", "mod retry;\nmod context;\npub use retry::Thing;\n");
+        write("layers/retry.rs", "use super::context::Other;\nuse crate::layers::context::Other as _;\n");
+        let g = graph(&dir);
+        assert_eq!(g["layers::retry"], BTreeSet::from(["layers::context".to_owned()]));
+        assert!(cycles(&g).is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

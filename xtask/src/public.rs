@@ -3,9 +3,10 @@
 //!
 //! Two counts per crate:
 //! - **root**: the items its root module lists (what `use crate_name::` offers at once);
-//! - **reachable**: every item a user can name (struct, enum, trait, function, type alias,
-//!   constant, static, macro, module), plus the methods and associated items of the
-//!   crate's own types and traits that are public. Items under `#[doc(hidden)]` are left out,
+//! - **reachable**: every item a user can name from the root, through public modules and
+//!   re-exports (struct, enum, trait, function, type alias, constant, static, macro, module;
+//!   another crate's item re-exported counts once), plus the public methods and associated
+//!   items of this crate's named types and traits. Items under `#[doc(hidden)]` are left out,
 //!   as rustdoc leaves them out.
 
 use serde_json::Value;
@@ -83,22 +84,49 @@ fn key(id: &Value) -> String {
     id.as_str().map_or_else(|| id.to_string(), str::to_owned)
 }
 
-/// The counts of one crate's rustdoc JSON.
+/// The counts of one crate's rustdoc JSON: a walk from the root through its public modules
+/// and re-exports. A pub item in a private module that nothing re-exports (a layer's service,
+/// named only as `<L as Layer<S>>::Service`) is not reachable, though rustdoc lists it.
 pub(crate) fn count(doc: &Value) -> Option<Counts> {
     let index = doc.get("index")?.as_object()?;
     let root_id = key(doc.get("root")?);
     let root = index.get(&root_id)?.pointer("/inner/module/items")?.as_array()?.len();
-    // Items with a public path of this crate: `paths` lists what users can name.
     let mut named: BTreeSet<String> = BTreeSet::new();
-    for (id, summary) in doc.get("paths")?.as_object()? {
-        let local = summary.get("crate_id").and_then(Value::as_u64) == Some(0);
-        let kind = summary.get("kind").and_then(Value::as_str).unwrap_or_default();
-        if local && NAMED.contains(&kind) && index.contains_key(id) && *id != root_id {
-            named.insert(id.clone());
+    let mut external = 0;
+    let mut modules = vec![root_id.clone()];
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    while let Some(module) = modules.pop() {
+        if !seen.insert(module.clone()) {
+            continue;
+        }
+        let items = index.get(&module).and_then(|m| m.pointer("/inner/module/items")).and_then(Value::as_array);
+        for id in items.into_iter().flatten().map(key) {
+            let Some(item) = index.get(&id) else { continue };
+            // A re-export names its target: an item of this crate (walked like one of its own)
+            // or of another crate (counted once, its members the other crate's).
+            let (target, glob) = match item.pointer("/inner/use") {
+                Some(u) => (u.get("id").filter(|v| !v.is_null()).map(key), u["is_glob"] == true),
+                None => (Some(id.clone()), false),
+            };
+            match target.as_ref().and_then(|t| index.get(t).map(|i| (t, i))) {
+                Some((t, target)) => match kind(target) {
+                    Some("module") => {
+                        if !glob {
+                            named.insert(t.clone());
+                        }
+                        modules.push(t.clone());
+                    }
+                    Some(k) if NAMED.contains(&k) => {
+                        named.insert(t.clone());
+                    }
+                    _ => {}
+                },
+                None => external += 1,
+            }
         }
     }
-    // Their public methods and associated items: inherent impls of the named types, and the
-    // named traits' own items.
+    // The named items' public methods and associated items: inherent impls of the named
+    // types, and the named traits' own items.
     let mut members = 0;
     for item in index.values() {
         match kind(item) {
@@ -120,7 +148,7 @@ pub(crate) fn count(doc: &Value) -> Option<Counts> {
             _ => {}
         }
     }
-    Some(Counts { root, reachable: named.len() + members })
+    Some(Counts { root, reachable: named.len() + external + members })
 }
 
 #[cfg(test)]
@@ -129,7 +157,9 @@ mod tests {
     use serde_json::json;
 
     /// A root with a struct (two public methods, one private), a trait of one method, and a
-    /// struct of another crate: the root lists three items; five are reachable.
+    /// re-export of another crate's struct; and a pub struct of a private module that nothing
+    /// re-exports. The root lists three items; six are reachable (the other crate's struct
+    /// once, its methods not), the private module's struct is not.
     #[test]
     fn counts_named_items_and_their_public_members() {
         let doc = json!({
@@ -144,15 +174,19 @@ mod tests {
                 "6": {"id": 6, "visibility": "crate", "inner": {"function": {}}},
                 "7": {"id": 7, "visibility": "default", "inner": {"function": {}}},
                 "8": {"id": 8, "visibility": "default", "inner": {"impl": {"trait": {"id": 2}, "for": {"resolved_path": {"id": 1}}, "items": [4]}}},
-                "9": {"id": 9, "visibility": "public", "inner": {"use": {}}}
+                "9": {"id": 9, "visibility": "public", "inner": {"use": {"source": "other::Thing", "name": "Thing", "id": 10, "is_glob": false}}},
+                "11": {"id": 11, "visibility": "public", "inner": {"struct": {}}},
+                "12": {"id": 12, "visibility": "default", "inner": {"impl": {"trait": null, "for": {"resolved_path": {"id": 11}}, "items": [13]}}},
+                "13": {"id": 13, "visibility": "public", "inner": {"function": {}}}
             },
             "paths": {
                 "0": {"crate_id": 0, "kind": "module"},
                 "1": {"crate_id": 0, "kind": "struct"},
                 "2": {"crate_id": 0, "kind": "trait"},
-                "10": {"crate_id": 1, "kind": "struct"}
+                "10": {"crate_id": 1, "kind": "struct"},
+                "11": {"crate_id": 0, "kind": "struct"}
             }
         });
-        assert_eq!(count(&doc), Some(Counts { root: 3, reachable: 5 }));
+        assert_eq!(count(&doc), Some(Counts { root: 3, reachable: 6 }));
     }
 }

@@ -14,8 +14,8 @@
 //!    after a create);
 //! 5. the application's attempt layers ([`TransportBuilder::with_attempt_layer`]): each sees
 //!    every attempt (metrics, rate limiting, per-attempt tracing);
-//! 6. [`AuthLayer`]: the bearer token from a [`TokenProvider`] (one token, or a
-//!    [`TokenPool`]'s in turn); after a 401, a fresh token and one replay, which the retry
+//! 6. [`AuthLayer`]: the bearer token from a [`TokenProvider`](genesys_cloud_auth::TokenProvider) (one token, or a
+//!    [`TokenPool`](genesys_cloud_auth::TokenPool)'s in turn); after a 401, a fresh token and one replay, which the retry
 //!    layer sends as one more attempt ([`Reauthorize`]);
 //! 7. [`PaceLayer`]: each token kept under its rate limit, learned from the
 //!    `inin-ratelimit-*` headers ([`RateLimits`]);

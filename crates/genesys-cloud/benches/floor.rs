@@ -836,7 +836,7 @@ fn main() {
                 floor: f,
                 sdk: s,
                 ratio,
-                target: 1.15,
+                target: 1.20,
             });
 
             // 1b. The same with a call layer and an attempt layer of the application's.
@@ -866,7 +866,7 @@ fn main() {
                 floor: f,
                 sdk: s,
                 ratio,
-                target: 1.20,
+                target: 1.25,
             });
 
             // 2. 32 in flight.
@@ -891,7 +891,7 @@ fn main() {
                 floor: f / calls,
                 sdk: s / calls,
                 ratio,
-                target: 1.15,
+                target: 1.20,
             });
 
             // 4. 1,000 queues over 40 pages.
@@ -941,7 +941,7 @@ fn main() {
                 floor: f / 1000.0,
                 sdk: s / 1000.0,
                 ratio,
-                target: 1.15,
+                target: 1.20,
             });
             rows
         })
@@ -982,7 +982,7 @@ fn main() {
             floor: f / calls,
             sdk: s / calls,
             ratio,
-            target: 1.15,
+            target: 1.20,
         }
     }));
 

@@ -35,7 +35,8 @@ use std::sync::Arc;
 // own larger surfaces for those who build on them directly.
 
 /// Every operation of the API: one module per tag with its builders (behind the tag's Cargo
-/// feature), and what a call gives back: [`Call`], [`Paginator`], [`Listing`].
+/// feature), and what a call gives back: [`Call`](api::Call), [`Paginator`](api::Paginator),
+/// [`Listing`](api::Listing).
 pub mod api {
     #[doc(inline)]
     pub use genesys_cloud_api::*;

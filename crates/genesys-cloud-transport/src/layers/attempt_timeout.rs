@@ -1,7 +1,8 @@
 //! Each attempt's time limit.
 
 use super::call_timeout::TimeLimited;
-use super::{deadline, SdkService};
+use super::context::deadline;
+use super::service::SdkService;
 use crate::body::Body;
 use crate::live::Live;
 use genesys_cloud_config::Timeouts;
@@ -13,8 +14,8 @@ use tokio::time::Instant;
 use tower::{Layer, Service};
 
 /// Limits each attempt (the current `timeouts.attempt`, read per attempt); the timer fires at
-/// the call's [`Deadline`] instead when that comes first. An expired attempt is an
-/// [`ErrorKind::Timeout`] error (retried for idempotent operations), never a response.
+/// the call's [`Deadline`](crate::Deadline) instead when that comes first. An expired attempt is an
+/// [`ErrorKind::Timeout`](genesys_cloud_core::ErrorKind::Timeout) error (retried for idempotent operations), never a response.
 #[derive(Clone, Debug)]
 pub struct AttemptTimeoutLayer {
     timeouts: Live<Timeouts>,

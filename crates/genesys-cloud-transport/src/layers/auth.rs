@@ -1,7 +1,8 @@
 //! The bearer token, and one replay after a 401.
 
-use super::call_timeout::{until_deadline, Deadline};
-use super::{clone_request, deadline, meta, CallContext, SdkService};
+use super::call_timeout::until_deadline;
+use super::context::{clone_request, deadline, meta, CallContext, Deadline};
+use super::service::SdkService;
 use crate::body::Body;
 use genesys_cloud_auth::TokenProvider;
 use genesys_cloud_core::http::uri::{Authority, Scheme};
@@ -13,18 +14,18 @@ use tower::{Layer, Service};
 
 /// In a response's extensions: the [`AuthLayer`] answered a 401 by dropping the token it
 /// rejected and taking a fresh one, so the request should be sent once more. The
-/// [`RetryLayer`] above it does that at once (the replay is one more attempt, seen by every
+/// [`RetryLayer`](crate::RetryLayer) above it does that at once (the replay is one more attempt, seen by every
 /// attempt layer; [`CallContext::reauthorized`] marks it), so a 401 to the fresh token stands;
 /// an auth layer with no retry layer above it replays on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reauthorize;
 
 /// Adds the bearer token; on a 401 drops that token, takes a fresh one and replays once:
-/// through the [`RetryLayer`] above it when there is one (the replay is one more attempt, seen
+/// through the [`RetryLayer`](crate::RetryLayer) above it when there is one (the replay is one more attempt, seen
 /// by every attempt layer; see [`Reauthorize`]), else on its own.
 ///
 /// The token goes only where the client's calls go: to a request whose URI is a path (the
-/// [`BaseUrlLayer`] below puts it on the API host), or an absolute URI on one of the hosts
+/// [`BaseUrlLayer`](crate::BaseUrlLayer) below puts it on the API host), or an absolute URI on one of the hosts
 /// given to [`to_hosts`](Self::to_hosts) (the transport gives its API and login hosts, a
 /// gateway's included). A request for any other host (a `selfUri` elsewhere, a download
 /// link) is sent without it.

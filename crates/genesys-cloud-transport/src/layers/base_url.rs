@@ -1,6 +1,6 @@
 //! Origin-form URIs made absolute on the API host.
 
-use super::SdkService;
+use super::service::SdkService;
 use crate::body::Body;
 use genesys_cloud_core::http::{Request, Response};
 use genesys_cloud_core::Error;

@@ -1,6 +1,7 @@
 //! The whole call's time limit, and the call's deadline the layers below read.
 
-use super::{CallContext, SdkService};
+use super::context::{CallContext, Deadline};
+use super::service::SdkService;
 use crate::body::Body;
 use crate::live::Live;
 use genesys_cloud_config::Timeouts;
@@ -10,18 +11,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::Instant;
 use tower::{Layer, Service};
-
-/// When a call must be over: set by [`CallTimeoutLayer`] in the request's [`CallContext`], read by
-/// [`RetryLayer`] (no wait past it), [`AttemptTimeoutLayer`] (an attempt's timer fires at
-/// its own limit or at the deadline, whichever is first), and [`AuthLayer`] and
-/// [`PaceLayer`](crate::PaceLayer) (no wait for a token or a turn past it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Deadline {
-    /// The instant.
-    pub at: Instant,
-    /// The whole-call limit it came from (for the error message).
-    pub limit: Duration,
-}
 
 /// The error of an attempt that ran past `limit`.
 fn attempt_timeout(limit: Duration) -> Error {

@@ -1,8 +1,8 @@
 //! The retry layer: which answers are retried, how long to wait, and the budget retries share.
 
 use super::auth::Reauthorize;
-use super::call_timeout::Deadline;
-use super::{clone_request, deadline, is_idempotent, options, CallContext, SdkService};
+use super::context::{clone_request, deadline, is_idempotent, options, CallContext, Deadline};
+use super::service::SdkService;
 use crate::body::Body;
 use crate::budget::RetryBudget;
 use crate::live::Live;
@@ -88,8 +88,8 @@ impl<S: SdkService> Service<Request<Body>> for RetryService<S> {
 pin_project_lite::pin_project! {
     /// The future of [`RetryService`]: the call's attempts and the waits between them. Each
     /// attempt sends a copy of the request (with its attempt number), so the next one
-    /// still has the original, through a copy of the service below made for it (held only
-    /// until the attempt is sent: the future stays small enough for the allocator's fast path).
+    /// still has the original, through a copy of the service below made for it and held
+    /// until the attempt is sent (a service may be ready for one request only).
     pub struct Retrying<S, F> {
         inner: Arc<S>,
         req: Request<Body>,
