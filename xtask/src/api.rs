@@ -853,6 +853,7 @@ chrono = {{ workspace = true }}
 # The jobs helper: its polling waits, its progress channel and the cancel of a dropped job.
 tokio = {{ version = "1", default-features = false, features = ["time", "rt", "sync"] }}
 genesys-cloud-notifications = {{ path = "../genesys-cloud-notifications", version = "0.1.0", optional = true }}
+genesys-cloud-fleet = {{ path = "../genesys-cloud-fleet", version = "0.1.0", optional = true }}
 
 [dev-dependencies]
 futures-executor = {{ workspace = true }}
@@ -903,6 +904,9 @@ full = ["genesys-cloud-api/full", "genesys-cloud-models/full", "notification-ser
 notification-service = ["dep:genesys-cloud-notifications", "genesys-cloud-api/notifications"]
 # The payload types of every notification topic family.
 notification-topics-all = ["notification-service", "genesys-cloud-notifications?/all-topics"]
+# Processes of one integration sharing what the platform limits across them, on Redis
+# (`genesys_cloud::fleet`, `ClientBuilder::fleet`).
+fleet = ["dep:genesys-cloud-fleet"]
 # Models no operation reaches (notification topic payloads, mostly).
 {unref} = ["genesys-cloud-models/{unref}"]
 "#,

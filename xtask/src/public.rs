@@ -21,6 +21,7 @@ const CRATES: &[&str] = &[
     "genesys-cloud-config",
     "genesys-cloud-transport",
     "genesys-cloud-notifications",
+    "genesys-cloud-fleet",
     "genesys-cloud",
     "genesys-cloud-mock",
     "genesys-cloud-spec",

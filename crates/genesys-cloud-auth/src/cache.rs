@@ -2,6 +2,7 @@
 
 use crate::grant::{request_token, Grant, TokenInfo};
 use crate::secret::Secret;
+use crate::store::{FleetLink, FleetTokenStats, TokenStore};
 use futures_util::future::{FutureExt, Shared};
 use genesys_cloud_core::{BoxFuture, Error, ErrorKind, SharedExecutor};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -133,6 +134,9 @@ struct State {
     /// The token request in flight: its id, when it is abandoned, and its outcome.
     inflight: Option<(u64, Instant, Refresh)>,
     next_id: u64,
+    /// The last token the API rejected: a fleet's store may still hold it, and it is not
+    /// taken from there again.
+    rejected: Option<Secret>,
 }
 
 /// A token cache over a [`Grant`]: one token request however many calls wait for it
@@ -148,6 +152,8 @@ pub struct TokenCache {
     /// Swappable: a configuration reload changes the refresh toggle and the wait limit.
     options: arc_swap::ArcSwap<CacheOptions>,
     state: Arc<Mutex<State>>,
+    /// The fleet this cache shares its token with, if any.
+    fleet: Option<Arc<FleetLink>>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -158,6 +164,7 @@ impl std::fmt::Debug for TokenCache {
             .field("has_token", &state.current.is_some())
             .field("refreshing", &state.inflight.is_some())
             .field("options", &*self.options.load())
+            .field("fleet", &self.fleet.as_ref().map(|f| f.stats()))
             .finish()
     }
 }
@@ -201,8 +208,35 @@ impl TokenCache {
     /// A cache that obtains tokens with `grant` through `login` (an executor for the login
     /// host, without the auth layer).
     pub fn new(login: SharedExecutor, grant: Grant, options: CacheOptions) -> Self {
-        let state = State { grant, current: None, inflight: None, next_id: 0 };
-        Self { executor: login, options: arc_swap::ArcSwap::from_pointee(options), state: Arc::new(Mutex::new(state)) }
+        let state = State { grant, current: None, inflight: None, next_id: 0, rejected: None };
+        Self {
+            executor: login,
+            options: arc_swap::ArcSwap::from_pointee(options),
+            state: Arc::new(Mutex::new(state)),
+            fleet: None,
+        }
+    }
+
+    /// Shares the token with the other processes of a fleet through `store`, at `key`: the
+    /// token is taken from the store when another process minted it, and minted by one
+    /// process at a time (the others wait for it) when it is missing or about to expire, so
+    /// the fleet sends one token request per expiry. A 401 drops the token for the whole
+    /// fleet, and one process mints the next. When the store fails or is slower than
+    /// 500 ms, this process mints on its own, logs a warning and counts it
+    /// ([`fleet_stats`](Self::fleet_stats)); the next refresh tries the store again.
+    ///
+    /// Only tokens of an OAuth client belong in a fleet's store: a grant with a refresh token
+    /// (a user's) keeps its tokens to this cache, whatever the store.
+    pub fn shared_through(mut self, store: Arc<dyn TokenStore>, key: impl Into<String>) -> Self {
+        if matches!(lock(&self.state).grant, Grant::ClientCredentials(_)) {
+            self.fleet = Some(Arc::new(FleetLink::new(store, key.into())));
+        }
+        self
+    }
+
+    /// What the fleet's store has done for this cache, when it shares its token.
+    pub fn fleet_stats(&self) -> Option<FleetTokenStats> {
+        self.fleet.as_ref().map(|f| f.stats())
     }
 
     /// Replaces the options (a configuration reload): the next token request and the next
@@ -257,8 +291,17 @@ impl TokenCache {
         let executor = self.executor.clone();
         let options = self.options.load_full();
         let state = Arc::downgrade(&self.state);
+        let (fleet, rejected) = (self.fleet.clone(), st.rejected.clone());
         let request = async move {
-            let outcome = match tokio::time::timeout(options.request_limit, request_token(&*executor, &grant)).await {
+            let fetch = async {
+                match &fleet {
+                    Some(fleet) => {
+                        fleet.obtain(&*executor, &grant, options.refresh_margin, options.request_limit, rejected).await
+                    }
+                    None => request_token(&*executor, &grant).await,
+                }
+            };
+            let outcome = match tokio::time::timeout(options.request_limit, fetch).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(Error::new(
                     ErrorKind::Auth,
@@ -377,6 +420,7 @@ impl TokenProvider for TokenCache {
         if st.current.as_ref().is_some_and(|c| &c.token == token) {
             st.current = None;
         }
+        st.rejected = Some(token.clone());
     }
 }
 
@@ -403,6 +447,22 @@ impl TokenPool {
             .map(|_| Arc::new(TokenCache::new(login.clone(), grant.clone(), options.clone())))
             .collect();
         Self { caches, next: std::sync::atomic::AtomicUsize::new(0) }
+    }
+
+    /// Shares the pool with the other processes of a fleet through `store`: token `i` at
+    /// `{key}:{i}`, so the fleet's pool is `size` tokens, not `size` per process (see
+    /// [`TokenCache::shared_through`]).
+    pub fn shared_through(self, store: Arc<dyn TokenStore>, key: &str) -> Self {
+        let caches = self
+            .caches
+            .into_iter()
+            .enumerate()
+            .map(|(i, cache)| match Arc::try_unwrap(cache) {
+                Ok(cache) => Arc::new(cache.shared_through(store.clone(), format!("{key}:{i}"))),
+                Err(shared) => shared,
+            })
+            .collect();
+        Self { caches, next: self.next }
     }
 
     /// The caches, one per token.

@@ -325,3 +325,125 @@ async fn debug_output_has_no_secrets() {
     let shown = format!("{c:?}");
     assert!(!shown.contains("client-secret-value") && !shown.contains(&t), "{shown}");
 }
+
+/// A store that never answers a read (Redis stalled) and refuses everything else (Redis
+/// down).
+struct DownStore;
+
+impl genesys_cloud_auth::TokenStore for DownStore {
+    fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<genesys_cloud_auth::StoredToken>, Error>> {
+        Box::pin(std::future::pending())
+    }
+    fn lock<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async { Err(Error::new(ErrorKind::Connect, "connection refused")) })
+    }
+    fn put<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: &'a Secret,
+        _: Duration,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async { Err(Error::new(ErrorKind::Connect, "connection refused")) })
+    }
+    fn unlock<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async { Err(Error::new(ErrorKind::Connect, "connection refused")) })
+    }
+    fn remove<'a>(&'a self, _: &'a str, _: &'a Secret) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async { Err(Error::new(ErrorKind::Connect, "connection refused")) })
+    }
+}
+
+/// Eight caches (eight processes of one fleet) over one store: one token request for all of
+/// them, whoever asks first and however many ask at once; at expiry one more, not eight.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_fleet_of_caches_sends_one_token_request_per_expiry() {
+    let endpoint = Endpoint::new(600);
+    let store: Arc<dyn genesys_cloud_auth::TokenStore> = Arc::new(genesys_cloud_auth::MemoryTokenStore::default());
+    let fleet: Vec<Arc<TokenCache>> = (0..8)
+        .map(|_| {
+            Arc::new(
+                TokenCache::new(endpoint.clone(), cc(), CacheOptions::default())
+                    .shared_through(store.clone(), "ns:t:0"),
+            )
+        })
+        .collect();
+    let firsts = futures_util::future::join_all(fleet.iter().map(|c| token(c))).await;
+    assert!(firsts.iter().all(|t| t.as_ref().is_ok_and(|t| t == "tok-1")), "{firsts:?}");
+    assert_eq!(endpoint.calls(), 1, "one token request for the fleet");
+    let stats: Vec<_> = fleet.iter().map(|c| c.fleet_stats().unwrap()).collect();
+    assert_eq!(stats.iter().map(|s| s.minted).sum::<u64>(), 1);
+    assert_eq!(stats.iter().map(|s| s.read).sum::<u64>(), 7, "the others read it");
+    // Past the refresh point of every cache (lifetime 600 s, margin 60 s, jitter up to 30 s).
+    tokio::time::advance(Duration::from_secs(545)).await;
+    let seconds = futures_util::future::join_all(fleet.iter().map(|c| token(c))).await;
+    assert!(seconds.iter().all(|t| t.as_ref().is_ok_and(|t| t == "tok-2")), "{seconds:?}");
+    assert_eq!(endpoint.calls(), 2, "one more for the fleet at expiry");
+}
+
+/// A 401 drops the token for the whole fleet: every cache that saw it rejected asks again,
+/// and one token request serves them all.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_rejected_token_is_minted_again_once_for_the_fleet() {
+    let endpoint = Endpoint::new(3600);
+    let store: Arc<dyn genesys_cloud_auth::TokenStore> = Arc::new(genesys_cloud_auth::MemoryTokenStore::default());
+    let fleet: Vec<Arc<TokenCache>> = (0..4)
+        .map(|_| {
+            Arc::new(
+                TokenCache::new(endpoint.clone(), cc(), CacheOptions::default())
+                    .shared_through(store.clone(), "ns:t:0"),
+            )
+        })
+        .collect();
+    for c in &fleet {
+        assert_eq!(token(c).await.unwrap(), "tok-1");
+    }
+    let rejected = Secret::new("tok-1");
+    for c in &fleet {
+        c.invalidate(&rejected);
+    }
+    let after = futures_util::future::join_all(fleet.iter().map(|c| token(c))).await;
+    assert!(after.iter().all(|t| t.as_ref().is_ok_and(|t| t == "tok-2")), "{after:?}");
+    assert_eq!(endpoint.calls(), 2);
+    // A cache that learns of the 401 late drops only the token it saw, not the new one.
+    fleet[0].invalidate(&rejected);
+    assert_eq!(token(&fleet[0]).await.unwrap(), "tok-2");
+    assert_eq!(endpoint.calls(), 2);
+}
+
+/// A store that is down (or never answers) does not stop the cache: each cache mints on its
+/// own within the store's bound, counts it, and calls go on.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_failed_store_falls_back_to_minting_alone() {
+    let endpoint = Endpoint::new(3600);
+    let store: Arc<dyn genesys_cloud_auth::TokenStore> = Arc::new(DownStore);
+    let a = TokenCache::new(endpoint.clone(), cc(), CacheOptions::default()).shared_through(store.clone(), "ns:t:0");
+    let b = TokenCache::new(endpoint.clone(), cc(), CacheOptions::default()).shared_through(store, "ns:t:0");
+    let started = tokio::time::Instant::now();
+    assert_eq!(token(&a).await.unwrap(), "tok-1");
+    assert_eq!(token(&b).await.unwrap(), "tok-2");
+    assert_eq!(a.fleet_stats().unwrap().fallbacks, 1);
+    assert_eq!(b.fleet_stats().unwrap().fallbacks, 1);
+    a.invalidate(&Secret::new("tok-1"));
+    assert_eq!(token(&a).await.unwrap(), "tok-3");
+    assert_eq!(a.fleet_stats().unwrap().fallbacks, 2);
+    // Each read waited for the store's bound (500 ms), then minted: three of them.
+    assert_eq!(started.elapsed().as_millis() / 100, 16, "{:?}", started.elapsed());
+}
+
+/// A user's tokens (a grant with a refresh token) stay with their cache, whatever the store.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn only_an_oauth_clients_tokens_go_to_the_fleet() {
+    let endpoint = Endpoint::new(3600);
+    let store: Arc<dyn genesys_cloud_auth::TokenStore> = Arc::new(genesys_cloud_auth::MemoryTokenStore::default());
+    let user = Grant::RefreshToken {
+        client_id: "client-id".into(),
+        client_secret: Some(Secret::new("client-secret-value")),
+        refresh_token: Secret::new("refresh-0"),
+    };
+    let c = TokenCache::new(endpoint.clone(), user, CacheOptions::default()).shared_through(store.clone(), "ns:t:0");
+    assert!(c.fleet_stats().is_none());
+    assert_eq!(token(&c).await.unwrap(), "tok-1");
+    assert!(store.get("ns:t:0").await.unwrap().is_none(), "nothing stored");
+}

@@ -13,7 +13,7 @@ use crate::logging::{LogHandle, LogSettings, LoggingLayer, SpanLayer};
 use crate::pace::{PaceLayer, Pacer};
 use crate::region::{Base, Endpoint, Region};
 use crate::tls::TlsConfig;
-use genesys_cloud_auth::{CacheOptions, Grant, Secret, StaticToken, TokenCache, TokenPool, TokenProvider};
+use genesys_cloud_auth::{CacheOptions, Grant, Secret, StaticToken, TokenCache, TokenPool, TokenProvider, TokenStore};
 use genesys_cloud_config::{
     Config, ConfigHandle, Credentials, Listening, Proxy, RateLimits, ReloadEvent, Retry, Timeouts,
 };
@@ -175,6 +175,8 @@ pub struct TransportBuilder {
     proxy: Option<Proxy>,
     tls: Option<TlsConfig>,
     max_response_size: Option<usize>,
+    /// Where the fleet keeps its tokens, and the namespace of its keys.
+    token_store: Option<(Arc<dyn TokenStore>, String)>,
     call_layers: Vec<WrapFn>,
     attempt_layers: Vec<WrapFn>,
     http: Option<HttpService>,
@@ -194,8 +196,16 @@ impl std::fmt::Debug for TransportBuilder {
             .field("call_layers", &self.call_layers.len())
             .field("attempt_layers", &self.attempt_layers.len())
             .field("http_service", &self.http.is_some())
+            .field("token_store", &self.token_store.as_ref().map(|(_, namespace)| namespace))
             .finish_non_exhaustive()
     }
+}
+
+/// The key of an OAuth client's token in a fleet's store: the user's namespace, the login
+/// host (the region) and the client id, so two regions, clients or deployments never share
+/// one.
+fn token_key(namespace: &str, login_host: &str, client_id: &str) -> String {
+    format!("genesys:{namespace}:{login_host}:{client_id}:token")
 }
 
 /// The endpoint a configuration names: its gateway, else its base URL, else its region.
@@ -378,6 +388,17 @@ impl TransportBuilder {
         self
     }
 
+    /// Shares the OAuth client's token (or token pool) with the other processes of a fleet
+    /// through `store`, under keys namespaced by `namespace`, the region and the client id:
+    /// the fleet sends one token request per expiry, and a 401 re-mints once for all of it
+    /// (see [`TokenCache::shared_through`]). The store failing never stops a call: the process
+    /// mints on its own until it answers again. Only client-credentials grants share; default:
+    /// none, each process mints its own.
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>, namespace: impl Into<String>) -> Self {
+        self.token_store = Some((store, namespace.into()));
+        self
+    }
+
     /// Replaces the HTTP client underneath the SDK's layers (hyper) with `service`: a test
     /// double, or another client. Every layer of the SDK and of the application still runs
     /// around it; requests reach it with absolute URIs.
@@ -474,13 +495,27 @@ impl TransportBuilder {
                     }),
                 });
                 let size = rate_limits.load().token_pool;
+                let shared = match (&self.token_store, &grant) {
+                    (Some((store, namespace)), Grant::ClientCredentials(c)) => {
+                        Some((store.clone(), token_key(namespace, endpoint.login.host(), &c.client_id)))
+                    }
+                    _ => None,
+                };
                 if size > 1 && matches!(grant, Grant::ClientCredentials(_)) {
-                    let pool = Arc::new(TokenPool::new(login, grant, cache, size));
+                    let mut pool = TokenPool::new(login, grant, cache, size);
+                    if let Some((store, key)) = shared {
+                        pool = pool.shared_through(store, &key);
+                    }
+                    let pool = Arc::new(pool);
                     token_cache = pool.caches().first().cloned();
                     token_pool = Some(pool.clone());
                     Some(pool)
                 } else {
-                    let cache = Arc::new(TokenCache::new(login, grant, cache));
+                    let mut one = TokenCache::new(login, grant, cache);
+                    if let Some((store, key)) = shared {
+                        one = one.shared_through(store, format!("{key}:0"));
+                    }
+                    let cache = Arc::new(one);
                     token_cache = Some(cache.clone());
                     Some(cache)
                 }

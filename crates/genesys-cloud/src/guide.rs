@@ -7,6 +7,7 @@
 //! - [`conflicts`]: a duplicate, a version conflict and a read right after a create.
 //! - [`bulk`]: pacing under rate limits, token pools, concurrent pages, analytics jobs.
 //! - [`notifications`]: typed event streams that heal themselves.
+//! - [`fleet`]: processes of one integration that share a token on Redis.
 //! - [`mock`]: the local Genesys Cloud the examples and tests run against, and what it keeps.
 //! - [`build`]: Cargo features, the crates, build times and speed.
 
@@ -21,6 +22,9 @@ pub mod bulk {}
 
 #[doc = include_str!("../guide/notifications.md")]
 pub mod notifications {}
+
+#[doc = include_str!("../guide/fleet.md")]
+pub mod fleet {}
 
 #[doc = include_str!("../guide/mock.md")]
 pub mod mock {}

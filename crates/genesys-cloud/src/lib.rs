@@ -95,6 +95,15 @@ pub mod transport {
 #[doc(inline)]
 pub use genesys_cloud_notifications as notifications;
 
+/// Processes of one integration sharing, on Redis, what the platform limits across them: one
+/// OAuth token per expiry for the whole fleet ([`ClientBuilder::fleet`]).
+#[cfg(feature = "fleet")]
+#[cfg_attr(docsrs, doc(cfg(feature = "fleet")))]
+pub mod fleet {
+    #[doc(inline)]
+    pub use genesys_cloud_fleet::{Fleet, RedisTokenStore, StoreStats};
+}
+
 pub use genesys_cloud_transport::Region;
 
 /// HTTP methods, as [`Raw::request`] takes them.
@@ -334,6 +343,19 @@ impl ClientBuilder {
         fn max_response_size(bytes: usize);
         "Replaces the HTTP client underneath the SDK's layers (a test double, another client)."
         fn http_service(service: impl transport::StackService);
+    }
+
+    /// Shares with the other processes of `fleet` what the platform limits across them: the
+    /// OAuth client's token (one token request per expiry for the whole fleet, the pool the
+    /// fleet's). Redis failing never stops a call: the process goes on alone until it answers.
+    ///
+    /// The setting:
+    /// [`TransportBuilder::token_store`](transport::TransportBuilder::token_store).
+    #[cfg(feature = "fleet")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "fleet")))]
+    pub fn fleet(mut self, fleet: &fleet::Fleet) -> Self {
+        self.transport = self.transport.token_store(fleet.token_store(), fleet.namespace());
+        self
     }
 
     /// Adds a tower layer around each logical call (the first added is the outermost); it

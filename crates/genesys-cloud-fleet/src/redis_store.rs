@@ -1,0 +1,260 @@
+//! The token store on Redis: one key per token, one lock key per token, each with an expiry,
+//! and the few steps that must be atomic as Lua scripts.
+
+use genesys_cloud_auth::{Secret, StoredToken, TokenStore};
+use genesys_cloud_core::{BoxFuture, Error, ErrorKind};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long after a failed connection the store is not asked again: a Redis that is down
+/// costs each process one failed connection a second, not one per call.
+const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+
+/// Reads a token and what is left of its key's time to live, in one step.
+const GET: &str = r"
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+return {v, redis.call('PTTL', KEYS[1])}
+";
+
+/// Stores a token and gives up the lock when the caller holds it.
+const PUT: &str = r"
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return 1
+";
+
+/// Deletes a key when it holds the given value (a lock its holder gives up, a token the API
+/// rejected).
+const DELETE_IF: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+/// What a [`RedisTokenStore`] has done: Redis calls answered, and calls that failed or were
+/// skipped because Redis was down.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreStats {
+    /// Calls Redis answered.
+    pub answered: u64,
+    /// Calls that failed (an error, a timeout, a refused connection) or were not sent
+    /// because the last connection failed less than a second before.
+    pub failed: u64,
+}
+
+/// A [`TokenStore`] on Redis, through redis-rs's connection manager (one multiplexed
+/// connection, reconnected after a failure). Each call is bounded by the call limit.
+pub struct RedisTokenStore {
+    client: redis::Client,
+    /// The connection, made at the first call.
+    connection: tokio::sync::Mutex<Option<ConnectionManager>>,
+    /// When the last connection failed: no new one is tried before [`RECONNECT_PAUSE`].
+    failed_at: Mutex<Option<Instant>>,
+    limit: Duration,
+    answered: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl std::fmt::Debug for RedisTokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The address only: a password in the URL stays out.
+        let info = self.client.get_connection_info();
+        f.debug_struct("RedisTokenStore").field("addr", &info.addr().to_string()).field("stats", &self.stats()).finish()
+    }
+}
+
+/// A Redis failure as the SDK's error (a transport error: the store is down or slow).
+fn redis_error(e: redis::RedisError) -> Error {
+    Error::new(ErrorKind::Transport, format!("redis: {e}"))
+}
+
+impl RedisTokenStore {
+    /// A store on the Redis at `url`. Nothing connects here.
+    pub fn open(url: &str) -> Result<Self, Error> {
+        let client = redis::Client::open(url).map_err(|e| Error::build(format!("a Redis URL: {e}")))?;
+        Ok(Self {
+            client,
+            connection: tokio::sync::Mutex::new(None),
+            failed_at: Mutex::new(None),
+            limit: Duration::from_millis(500),
+            answered: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn set_call_limit(&mut self, limit: Duration) {
+        self.limit = limit;
+    }
+
+    /// What the store has done so far.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats { answered: self.answered.load(Ordering::Relaxed), failed: self.failed.load(Ordering::Relaxed) }
+    }
+
+    /// The connection: the one made before, or a new one unless the last attempt failed
+    /// less than [`RECONNECT_PAUSE`] ago.
+    async fn connection(&self) -> Result<ConnectionManager, Error> {
+        let mut held = self.connection.lock().await;
+        if let Some(connection) = &*held {
+            return Ok(connection.clone());
+        }
+        let failed_at = *self.failed_at.lock().unwrap_or_else(PoisonError::into_inner);
+        if failed_at.is_some_and(|at| at.elapsed() < RECONNECT_PAUSE) {
+            return Err(Error::new(ErrorKind::Connect, "redis: the last connection failed less than a second ago"));
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.limit))
+            .set_response_timeout(Some(self.limit))
+            .set_number_of_retries(1);
+        match tokio::time::timeout(self.limit, ConnectionManager::new_with_config(self.client.clone(), config)).await {
+            Ok(Ok(connection)) => {
+                *held = Some(connection.clone());
+                Ok(connection)
+            }
+            outcome => {
+                *self.failed_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+                Err(match outcome {
+                    Ok(Err(e)) => redis_error(e),
+                    _ => Error::new(ErrorKind::Connect, format!("redis: no connection within {:?}", self.limit)),
+                })
+            }
+        }
+    }
+
+    /// Runs `script` on `keys` and `args`, within the call limit, counting the outcome.
+    async fn run<T: redis::FromRedisValue>(&self, script: &str, keys: &[&str], args: &[String]) -> Result<T, Error> {
+        let call = async {
+            let mut connection = self.connection().await?;
+            let script = redis::Script::new(script);
+            let mut invocation = script.prepare_invoke();
+            for key in keys {
+                invocation.key(*key);
+            }
+            for arg in args {
+                invocation.arg(arg);
+            }
+            invocation.invoke_async::<T>(&mut connection).await.map_err(redis_error)
+        };
+        let outcome = match tokio::time::timeout(self.limit, call).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("redis: no answer within {:?}", self.limit))),
+        };
+        let counter = if outcome.is_ok() { &self.answered } else { &self.failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+        outcome
+    }
+
+    /// Sets `key` to `value` for `ttl` unless it exists, within the call limit.
+    async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, Error> {
+        let call = async {
+            let mut connection = self.connection().await?;
+            let set: Option<String> = redis::cmd("SET")
+                .arg(key)
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(millis(ttl))
+                .query_async(&mut connection)
+                .await
+                .map_err(redis_error)?;
+            Ok(set.is_some())
+        };
+        let outcome = match tokio::time::timeout(self.limit, call).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("redis: no answer within {:?}", self.limit))),
+        };
+        let counter = if outcome.is_ok() { &self.answered } else { &self.failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+        outcome
+    }
+}
+
+/// A duration in whole milliseconds, at least 1 (Redis refuses an expiry of 0).
+fn millis(d: Duration) -> u64 {
+    (d.as_millis().min(u64::MAX as u128) as u64).max(1)
+}
+
+/// The lock key of a token key.
+fn lock_key(key: &str) -> String {
+    format!("{key}:lock")
+}
+
+/// A stored value: how long the token lives past its key (ms), then the token.
+fn encode(token: &Secret, past_key: Duration) -> String {
+    format!("{}:{}", millis(past_key), token.expose())
+}
+
+fn decode(value: &str, pttl: i64) -> Option<StoredToken> {
+    let (past, token) = value.split_once(':')?;
+    let past: u64 = past.parse().ok()?;
+    // -1: no expiry (not set by this store); -2: gone since the GET.
+    let left = u64::try_from(pttl).ok()?;
+    Some(StoredToken { token: Secret::new(token.to_owned()), expires_in: Duration::from_millis(left + past) })
+}
+
+impl TokenStore for RedisTokenStore {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredToken>, Error>> {
+        Box::pin(async move {
+            let found: Option<(String, i64)> = self.run(GET, &[key], &[]).await?;
+            Ok(found.and_then(|(value, pttl)| decode(&value, pttl)))
+        })
+    }
+
+    fn lock<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move { self.set_nx(&lock_key(key), holder, ttl).await })
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        holder: &'a str,
+        token: &'a Secret,
+        lifetime: Duration,
+        keep: Duration,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let value = encode(token, lifetime.saturating_sub(keep));
+            let lock = lock_key(key);
+            let _: i64 = self.run(PUT, &[key, &lock], &[value, millis(keep).to_string(), holder.to_owned()]).await?;
+            Ok(())
+        })
+    }
+
+    fn unlock<'a>(&'a self, key: &'a str, holder: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let _: i64 = self.run(DELETE_IF, &[&lock_key(key)], &[holder.to_owned()]).await?;
+            Ok(())
+        })
+    }
+
+    fn remove<'a>(&'a self, key: &'a str, token: &'a Secret) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            // The stored value starts with the lifetime past the key: match the token part.
+            let found: Option<(String, i64)> = self.run(GET, &[key], &[]).await?;
+            if let Some((value, _)) = found.filter(|(v, _)| v.split_once(':').is_some_and(|(_, t)| t == token.expose()))
+            {
+                let _: i64 = self.run(DELETE_IF, &[key], &[value]).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_value_gives_back_its_token_and_whole_lifetime() {
+        let value = encode(&Secret::new("tok:with:colons"), Duration::from_secs(60));
+        let stored = decode(&value, 5_000).unwrap();
+        assert_eq!(stored.token.expose(), "tok:with:colons");
+        assert_eq!(stored.expires_in, Duration::from_secs(65));
+        assert!(decode(&value, -1).is_none() && decode(&value, -2).is_none());
+        assert!(decode("not-a-value", 5).is_none());
+    }
+}

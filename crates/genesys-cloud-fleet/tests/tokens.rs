@@ -1,0 +1,181 @@
+//! The fleet's token over a real `redis-server` (Debian's package; `.ci/run` installs it),
+//! started on a free loopback port for each test and killed by its PID, against the mock over
+//! real sockets. Each client has a fleet of its own (its own Redis connection), as separate
+//! processes would.
+
+use genesys_cloud::fleet::Fleet;
+use genesys_cloud::Client;
+use genesys_cloud_mock::{MockOptions, MockServer};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A `redis-server` of this test's own.
+struct Redis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    /// A server on a free loopback port, answering `PING` when this returns.
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut redis = Self { port, child: None };
+        redis.restart().await;
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Starts the server again on the same port, empty.
+    async fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (Debian's package redis-server; .ci/run installs it)");
+        self.child = Some(child);
+        // Ready when it answers PING; 200 tries 25 ms apart.
+        for _ in 0..200 {
+            if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut answer = [0u8; 7];
+                if stream.write_all(b"PING\r\n").await.is_ok()
+                    && stream.read_exact(&mut answer).await.is_ok()
+                    && &answer == b"+PONG\r\n"
+                {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("redis-server did not answer on port {}", self.port);
+    }
+
+    /// Kills the server (SIGKILL) and waits for it to go.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A namespace no other test run shares.
+fn namespace(test: &str) -> String {
+    format!("{test}-{}", std::process::id())
+}
+
+fn client(mock: &MockServer, fleet: &Fleet) -> Client {
+    Client::builder()
+        .base_url(&mock.base_url())
+        .client_credentials("fleet-client", "fleet-secret")
+        .fleet(fleet)
+        .build()
+        .unwrap()
+}
+
+/// `calls` concurrent `users/me` calls on each client; every one succeeds.
+async fn round(clients: &[Client], calls: usize) {
+    let all = clients.iter().flat_map(|c| (0..calls).map(move |_| c.users().get_users_me().send()));
+    for outcome in futures_util::future::join_all(all).await {
+        outcome.unwrap();
+    }
+}
+
+/// Eight clients share one token: one token request for all of them, however many calls race
+/// for it. When the platform rejects the token (every call gets 401), one more token request
+/// serves the whole fleet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_clients_share_one_token_and_a_401_mints_once_for_all() {
+    let redis = Redis::start().await;
+    let mock = MockServer::start_with(MockOptions::default()).await.unwrap();
+    let ns = namespace("share");
+    let fleets: Vec<Fleet> = (0..8).map(|_| Fleet::redis(&redis.url()).unwrap().with_namespace(&ns)).collect();
+    let clients: Vec<Client> = fleets.iter().map(|f| client(&mock, f)).collect();
+    round(&clients, 10).await;
+    let stats: Vec<_> = fleets.iter().map(Fleet::stats).collect();
+    assert_eq!(mock.token_requests(), 1, "one token request for eight clients: {stats:?}");
+    mock.expire_tokens();
+    round(&clients, 10).await;
+    assert_eq!(mock.token_requests(), 2, "the rejected token was minted again once for the fleet");
+    assert!(fleets.iter().all(|f| f.stats().failed == 0), "Redis answered every call");
+    // Without the fleet, each client mints its own.
+    let alone: Vec<Client> = (0..4)
+        .map(|_| Client::builder().base_url(&mock.base_url()).client_credentials("alone", "secret").build().unwrap())
+        .collect();
+    round(&alone, 2).await;
+    assert_eq!(mock.token_requests(), 6);
+}
+
+/// Redis killed mid-run: calls go on, each client minting alone (the fallbacks are counted);
+/// Redis back: the fleet shares one token again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_never_stops_a_call() {
+    let mut redis = Redis::start().await;
+    let mock = MockServer::start_with(MockOptions::default()).await.unwrap();
+    let ns = namespace("outage");
+    let fleets: Vec<Fleet> = (0..4).map(|_| Fleet::redis(&redis.url()).unwrap().with_namespace(&ns)).collect();
+    let clients: Vec<Client> = fleets.iter().map(|f| client(&mock, f)).collect();
+    round(&clients, 5).await;
+    assert_eq!(mock.token_requests(), 1);
+
+    redis.kill();
+    mock.expire_tokens();
+    round(&clients, 5).await;
+    assert_eq!(mock.token_requests(), 5, "each of the four minted alone while Redis was down");
+    let failed: u64 = fleets.iter().map(|f| f.stats().failed).sum();
+    assert!(failed >= 4, "every client's store call failed: {failed}");
+
+    redis.restart().await;
+    // The connection is tried again a second after it failed.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    mock.expire_tokens();
+    round(&clients, 5).await;
+    assert_eq!(mock.token_requests(), 6, "back on Redis, one token request for the fleet");
+}
+
+/// A token pool of three is the fleet's pool: three token requests for the fleet, not three
+/// per client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_pool_is_the_fleets() {
+    let redis = Redis::start().await;
+    let mock = MockServer::start_with(MockOptions::default()).await.unwrap();
+    let ns = namespace("pool");
+    let clients: Vec<Client> = (0..4)
+        .map(|_| {
+            let fleet = Fleet::redis(&redis.url()).unwrap().with_namespace(&ns);
+            Client::builder()
+                .base_url(&mock.base_url())
+                .client_credentials("pool-client", "pool-secret")
+                .token_pool(3)
+                .fleet(&fleet)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    round(&clients, 12).await;
+    assert_eq!(mock.token_requests(), 3);
+}
+
+/// A URL that is not Redis's is an error at once; a Redis that is not there is not (the
+/// first refresh falls back).
+#[tokio::test]
+async fn a_bad_url_fails_at_once_and_a_missing_redis_later_falls_back() {
+    assert!(Fleet::redis("not a url").is_err());
+    let mock = MockServer::start_with(MockOptions::default()).await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let fleet = Fleet::redis(&format!("redis://127.0.0.1:{port}/")).unwrap();
+    let c = client(&mock, &fleet);
+    c.users().get_users_me().send().await.unwrap();
+    assert_eq!(mock.token_requests(), 1);
+    assert!(fleet.stats().failed >= 1);
+    assert!(!format!("{fleet:?}").contains("secret"));
+}
