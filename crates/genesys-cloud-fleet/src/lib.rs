@@ -26,7 +26,7 @@
 //! process that dies or a partition never leaves a token locked.
 //!
 //! **Secrets.** The token is stored only in the Redis the URL names, under
-//! `genesys:{namespace}:{login host}:{client id}:token:{n}`; it never appears in logs or
+//! `genesys:{namespace}:{login host[:port]}:{client id}:token:{n}`; it never appears in logs or
 //! `Debug` output. Redis's own access control (a password in the URL, TLS with `rediss://`
 //! when the client is built with redis-rs's TLS feature) is the user's to set.
 #![cfg_attr(docsrs, feature(doc_cfg))]

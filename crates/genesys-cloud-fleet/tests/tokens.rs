@@ -179,3 +179,81 @@ async fn a_bad_url_fails_at_once_and_a_missing_redis_later_falls_back() {
     assert!(fleet.stats().failed >= 1);
     assert!(!format!("{fleet:?}").contains("secret"));
 }
+
+/// Eight processes (this test binary, started again to run [`fleet_worker`]) share one
+/// client's token: one token request for all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_processes_share_one_token() {
+    let redis = Redis::start().await;
+    let mock = MockServer::start_with(MockOptions::default()).await.unwrap();
+    let ns = namespace("processes");
+    let me = std::env::current_exe().unwrap();
+    let workers: Vec<Child> = (0..8)
+        .map(|_| {
+            Command::new(&me)
+                .args(["--exact", "fleet_worker", "--ignored", "--test-threads", "1", "--quiet"])
+                .env("FLEET_WORKER_REDIS", redis.url())
+                .env("FLEET_WORKER_MOCK", mock.base_url())
+                .env("FLEET_WORKER_NAMESPACE", &ns)
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for worker in workers {
+        let out = tokio::task::spawn_blocking(move || worker.wait_with_output()).await.unwrap().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "a worker failed: {text}");
+        assert!(text.contains("1 passed"), "the worker ran: {text}");
+    }
+    assert_eq!(mock.token_requests(), 1, "one token request for eight processes");
+}
+
+/// One worker process of [`eight_processes_share_one_token`]: 20 calls through a client of
+/// the fleet. Ignored in a normal run; started with `--ignored` by that test.
+#[tokio::test]
+#[ignore = "a worker process of eight_processes_share_one_token"]
+async fn fleet_worker() {
+    let var = |name: &str| std::env::var(name).expect("started by eight_processes_share_one_token");
+    let fleet = Fleet::redis(&var("FLEET_WORKER_REDIS")).unwrap().with_namespace(var("FLEET_WORKER_NAMESPACE"));
+    let client = Client::builder()
+        .base_url(&var("FLEET_WORKER_MOCK"))
+        .client_credentials("fleet-client", "fleet-secret")
+        .fleet(&fleet)
+        .build()
+        .unwrap();
+    let calls = (0..20).map(|_| client.users().get_users_me().send());
+    for outcome in futures_util::future::join_all(calls).await {
+        outcome.unwrap();
+    }
+    assert_eq!(fleet.stats().failed, 0);
+}
+
+/// A process that died holding the right to mint (its lock is there, its token never comes)
+/// keeps the others waiting only until the lock lapses; then one of them mints for all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_left_by_a_dead_process_lapses() {
+    let redis = Redis::start().await;
+    let mock = MockServer::start_with(MockOptions::default()).await.unwrap();
+    let ns = namespace("dead-holder");
+    // The key the transport uses: the namespace, the login host, the client id, token 0.
+    let login = mock.base_url().replace("http://", "");
+    let lock = format!("genesys:{ns}:{login}:fleet-client:token:0:lock");
+    let mut connection = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let taken: Option<String> = redis::cmd("SET")
+        .arg(&lock)
+        .arg("a-dead-process")
+        .arg("NX")
+        .arg("PX")
+        .arg(1500)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(taken.is_some());
+    let fleets: Vec<Fleet> = (0..4).map(|_| Fleet::redis(&redis.url()).unwrap().with_namespace(&ns)).collect();
+    let clients: Vec<Client> = fleets.iter().map(|f| client(&mock, f)).collect();
+    round(&clients, 3).await;
+    assert_eq!(mock.token_requests(), 1, "one of them minted once the lock lapsed");
+    let left: Option<String> = redis::cmd("GET").arg(&lock).query_async(&mut connection).await.unwrap();
+    assert_eq!(left, None, "the minter gave its lock up");
+}

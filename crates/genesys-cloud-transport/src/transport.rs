@@ -202,8 +202,8 @@ impl std::fmt::Debug for TransportBuilder {
 }
 
 /// The key of an OAuth client's token in a fleet's store: the user's namespace, the login
-/// host (the region) and the client id, so two regions, clients or deployments never share
-/// one.
+/// host and port (the region) and the client id, so two regions, clients or deployments never
+/// share one.
 fn token_key(namespace: &str, login_host: &str, client_id: &str) -> String {
     format!("genesys:{namespace}:{login_host}:{client_id}:token")
 }
@@ -497,7 +497,7 @@ impl TransportBuilder {
                 let size = rate_limits.load().token_pool;
                 let shared = match (&self.token_store, &grant) {
                     (Some((store, namespace)), Grant::ClientCredentials(c)) => {
-                        Some((store.clone(), token_key(namespace, endpoint.login.host(), &c.client_id)))
+                        Some((store.clone(), token_key(namespace, endpoint.login.authority().as_str(), &c.client_id)))
                     }
                     _ => None,
                 };
