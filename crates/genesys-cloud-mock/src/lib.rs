@@ -31,7 +31,8 @@
 //!   malformed JSON, and expiring every token now; idle kept-alive connections can be closed
 //!   after a timeout ([`MockOptions::idle_timeout`]).
 //! - Every response carries `ININ-Correlation-Id`. With a rate limit
-//!   ([`MockOptions::rate_limit`]), each token is counted in a window of its own: every answer
+//!   ([`MockOptions::rate_limit`]), each token is counted in a window of its own, and with a
+//!   client limit ([`MockOptions::client_rate_limit`]) each OAuth client across its tokens: every answer
 //!   to a request with a token carries `inin-ratelimit-allowed`, `-count` and `-reset`
 //!   (seconds), and a request past the allowance gets a 429 with `Retry-After` and the code
 //!   `too.many.requests.retry.after`. Without one (the default) nothing is limited and no
@@ -121,6 +122,9 @@ pub struct MockOptions {
     pub channel_lifetime: Duration,
     /// Each token's allowance, when requests are limited. Default: not limited.
     pub rate_limit: Option<RateLimit>,
+    /// Each OAuth client's allowance across all its tokens (the platform's
+    /// `org.app.user.rate.per.minute`, 3,000 a minute), when limited. Default: not limited.
+    pub client_rate_limit: Option<RateLimit>,
     /// Eventual consistency: a user created with `POST /api/v2/users` is answered with a 404 by
     /// `GET /api/v2/users/{userId}` for this long, as Genesys Cloud can right after a create.
     /// Default: visible at once.
@@ -145,6 +149,7 @@ impl Default for MockOptions {
             heartbeat_interval: Duration::from_secs(30),
             channel_lifetime: Duration::from_secs(86_400),
             rate_limit: None,
+            client_rate_limit: None,
             eventual_consistency: None,
             job_delay: Duration::from_secs(2),
             job_items: 1000,
@@ -204,6 +209,13 @@ impl MockOptions {
         self.job_items = items;
         self
     }
+    /// Limits each OAuth client to `allowed` requests per `window` across all its tokens (see
+    /// [`MockOptions::client_rate_limit`]).
+    pub fn client_rate_limit(mut self, allowed: u32, window: Duration) -> Self {
+        self.client_rate_limit = Some(RateLimit::new(allowed, window));
+        self
+    }
+
     /// Limits each token to `allowed` requests per `window` (see [`MockOptions::rate_limit`]).
     pub fn rate_limit(mut self, allowed: u32, window: Duration) -> Self {
         self.rate_limit = Some(RateLimit::new(allowed, window));
@@ -417,6 +429,12 @@ impl MockServer {
         self.state.expire_token(token)
     }
 
+    /// How many requests an OAuth client's allowance refused with a 429 (their tokens had
+    /// room): what a fleet of processes without one rate governor runs into.
+    pub fn rate_limited_by_client(&self) -> usize {
+        self.state.limits.refused_by_client()
+    }
+
     /// How many requests the rate limit refused with a 429.
     pub fn rate_limited(&self) -> usize {
         self.state.limits.refused()
@@ -552,9 +570,12 @@ async fn answer(state: &State, req: Request<Incoming>, correlation: String) -> R
         Ok(b) => b.to_bytes(),
         Err(_) => return error(StatusCode::BAD_REQUEST, "bad.request", "could not read the request body"),
     };
-    // The token's allowance first: a refused request goes no further.
-    let verdict =
-        state.options.rate_limit.zip(state::bearer(&headers)).map(|(limit, token)| state.limits.admit(limit, token));
+    // The token's and its client's allowances first: a refused request goes no further.
+    let limited = state.options.rate_limit.is_some() || state.options.client_rate_limit.is_some();
+    let verdict = state::bearer(&headers).filter(|_| limited).and_then(|token| {
+        let client = state.owner(&headers);
+        state.limits.admit(state.options.rate_limit, state.options.client_rate_limit, token, &client)
+    });
     let mut response = match &verdict {
         Some(v) if v.refused => {
             let message = format!("Rate limit exceeded the maximum. Retry the request in [{}] seconds", v.reset_secs);

@@ -274,6 +274,49 @@ async fn a_rate_limit_counts_each_token_and_refuses_past_it_with_retry_after() {
     assert_eq!(mock.rate_counted(), 4);
 }
 
+/// With a client limit, an OAuth client's tokens share one allowance: a token with room left
+/// is refused once its client's is used, with the client's headers and a 429; another client
+/// has its own. Token requests are counted.
+#[tokio::test]
+async fn a_client_limit_counts_every_token_of_the_client() {
+    let options =
+        MockOptions::default().rate_limit(5, Duration::from_secs(30)).client_rate_limit(6, Duration::from_secs(30));
+    let mock = MockServer::start_with(options).await.unwrap();
+    let unpaced = |mock: &MockServer, id: &str| {
+        Client::builder()
+            .base_url(&mock.base_url())
+            .client_credentials(id, "mock-secret")
+            .retry(Retry::disabled())
+            .rate_limits(genesys_cloud::transport::RateLimits::unpaced())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (unpaced(&mock, "shared-client"), unpaced(&mock, "shared-client"));
+    for _ in 0..4 {
+        a.users().get_users_me().send().await.unwrap();
+    }
+    // Token a has one left and the client two: the headers say the token's.
+    let me = a.users().get_users_me().send_with_response().await.unwrap();
+    assert_eq!(
+        (&me.headers["inin-ratelimit-allowed"], &me.headers["inin-ratelimit-count"]),
+        (&"5".parse().unwrap(), &"5".parse().unwrap())
+    );
+    // Token b is fresh; its client has one left: the headers say the client's.
+    let me = b.users().get_users_me().send_with_response().await.unwrap();
+    assert_eq!(
+        (&me.headers["inin-ratelimit-allowed"], &me.headers["inin-ratelimit-count"]),
+        (&"6".parse().unwrap(), &"6".parse().unwrap())
+    );
+    let e = b.users().get_users_me().send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
+    assert!(e.retry_after().is_some());
+    assert_eq!(e.headers().unwrap()["inin-ratelimit-allowed"], "6");
+    assert_eq!((mock.rate_counted(), mock.rate_limited(), mock.rate_limited_by_client()), (6, 1, 1));
+    // Another OAuth client has an allowance of its own.
+    unpaced(&mock, "other-client").users().get_users_me().send().await.unwrap();
+    assert_eq!(mock.token_requests(), 3);
+}
+
 /// Ids round-trip: every listed user can be fetched, updated and deleted by its id, and is gone
 /// after; unknown ids are 404s with a Genesys error body whose `contextId` is the answer's
 /// correlation id; listed queues can be fetched too.
