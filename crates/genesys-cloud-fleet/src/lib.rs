@@ -9,6 +9,11 @@
 //!   token (a lock with an expiry, the others reading the key rather than minting), stores it
 //!   with a time to live of its lifetime less the refresh margin, and every process uses it.
 //!   A 401 re-mints once for the fleet. With a token pool, the pool is the fleet's.
+//! - **One rate governor.** Each attempt takes the fleet's next turn of its token's budget (as
+//!   the token's answers state it) and of the OAuth client's budget
+//!   ([`Fleet::with_client_budget`]), in order, in one Lua script on Redis's clock; a 429's
+//!   `Retry-After` holds the token's turns for every process. A turn past the call's deadline
+//!   is not taken: the call fails at once with a timeout.
 //!
 //! ```no_run
 //! # async fn demo() -> genesys_cloud::Result<()> {
@@ -38,14 +43,16 @@ use genesys_cloud_core::Error;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use redis_store::{RedisTokenStore, StoreStats};
+use genesys_cloud_transport::RateStore;
+pub use redis_store::{RedisStore, StoreStats};
 
 /// A fleet's shared state on Redis, and the namespace that keeps it apart from other fleets
 /// on the same Redis. Cheap to clone: clones share the connection.
 #[derive(Clone)]
 pub struct Fleet {
     namespace: String,
-    tokens: Arc<RedisTokenStore>,
+    /// The store of tokens and turns.
+    tokens: Arc<RedisStore>,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -60,7 +67,7 @@ impl Fleet {
     /// Redis that is down then is a fallback, not an error. A URL that does not parse is an
     /// error now.
     pub fn redis(url: &str) -> Result<Self, Error> {
-        Ok(Self { namespace: "default".to_owned(), tokens: Arc::new(RedisTokenStore::open(url)?) })
+        Ok(Self { namespace: "default".to_owned(), tokens: Arc::new(RedisStore::open(url)?) })
     }
 
     /// Keys under `namespace` (default `default`): fleets of different deployments, or test
@@ -80,6 +87,17 @@ impl Fleet {
         self
     }
 
+    /// The OAuth client's budget across all its tokens, which the fleet's turns keep under:
+    /// `allowed` requests in any stretch of `window` (the platform's
+    /// `org.app.user.rate.per.minute` is 3,000 a minute). Default: none, only each token's
+    /// budget, as its answers state it.
+    pub fn with_client_budget(mut self, allowed: u32, window: Duration) -> Self {
+        if let Some(store) = Arc::get_mut(&mut self.tokens) {
+            store.set_client_budget(allowed, window);
+        }
+        self
+    }
+
     /// The namespace of the fleet's keys.
     pub fn namespace(&self) -> &str {
         &self.namespace
@@ -88,6 +106,11 @@ impl Fleet {
     /// The token store, for a transport (`TransportBuilder::token_store`) or a cache of your
     /// own ([`TokenCache::shared_through`](genesys_cloud_auth::TokenCache::shared_through)).
     pub fn token_store(&self) -> Arc<dyn TokenStore> {
+        self.tokens.clone()
+    }
+
+    /// The rate store, for a transport (`TransportBuilder::rate_store`).
+    pub fn rate_store(&self) -> Arc<dyn RateStore> {
         self.tokens.clone()
     }
 

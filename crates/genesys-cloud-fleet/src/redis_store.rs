@@ -1,8 +1,11 @@
-//! The token store on Redis: one key per token, one lock key per token, each with an expiry,
-//! and the few steps that must be atomic as Lua scripts.
+//! The fleet's store on Redis: for tokens, one key per token and one lock key per token, each
+//! with an expiry; for turns, one sorted set of turns and one hold key per budget; the steps
+//! that must be atomic as Lua scripts, on Redis's clock (so the processes' clocks need not
+//! agree).
 
 use genesys_cloud_auth::{Secret, StoredToken, TokenStore};
 use genesys_cloud_core::{BoxFuture, Error, ErrorKind};
+use genesys_cloud_transport::RateStore;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -34,7 +37,49 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 ";
 
-/// What a [`RedisTokenStore`] has done: Redis calls answered, and calls that failed or were
+/// Takes the next turn in every budget at once. KEYS: per budget, its turns (a sorted set of
+/// times in ms) and its hold key. ARGV: the longest wait (ms), a unique member suffix, then per
+/// budget its allowance and window (ms). The turn is the latest of now, every hold's end, the
+/// last turn given (turns go in order) and, in each budget with `allowed` turns in its last
+/// window, the turn `allowed` back plus the window; -1 when that is past the longest wait.
+const RESERVE: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local turn = now
+local n = #KEYS / 2
+for i = 1, n do
+  local turns, hold = KEYS[2 * i - 1], KEYS[2 * i]
+  local allowed, window = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', turns, '-inf', now - window)
+  local held = redis.call('PTTL', hold)
+  if held > 0 and now + held > turn then turn = now + held end
+  local last = redis.call('ZRANGE', turns, -1, -1, 'WITHSCORES')
+  if last[2] and tonumber(last[2]) > turn then turn = tonumber(last[2]) end
+  local count = redis.call('ZCARD', turns)
+  if count >= allowed then
+    local back = redis.call('ZRANGE', turns, count - allowed, count - allowed, 'WITHSCORES')
+    local at = tonumber(back[2]) + window
+    if at > turn then turn = at end
+  end
+end
+if turn - now > tonumber(ARGV[1]) then return -1 end
+for i = 1, n do
+  local turns, window = KEYS[2 * i - 1], tonumber(ARGV[2 + 2 * i])
+  redis.call('ZADD', turns, turn, turn .. ':' .. ARGV[2])
+  redis.call('PEXPIRE', turns, (turn - now) + window + 1000)
+end
+return turn - now
+";
+
+/// Holds a budget's turns for ARGV[1] ms, unless they are held longer already.
+const HOLD: &str = r"
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+end
+return 1
+";
+
+/// What a [`RedisStore`] has done: Redis calls answered, and calls that failed or were
 /// skipped because Redis was down.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -48,7 +93,7 @@ pub struct StoreStats {
 
 /// A [`TokenStore`] on Redis, through redis-rs's connection manager (one multiplexed
 /// connection, reconnected after a failure). Each call is bounded by the call limit.
-pub struct RedisTokenStore {
+pub struct RedisStore {
     client: redis::Client,
     /// The connection, made at the first call.
     connection: tokio::sync::Mutex<Option<ConnectionManager>>,
@@ -57,13 +102,19 @@ pub struct RedisTokenStore {
     limit: Duration,
     answered: AtomicU64,
     failed: AtomicU64,
+    /// The OAuth client's budget across its tokens, when the fleet keeps one.
+    client_budget: Option<(u32, Duration)>,
+    /// Makes the members of a budget's turns unique.
+    turn_ids: AtomicU64,
+    /// This store's part of those members.
+    instance: String,
 }
 
-impl std::fmt::Debug for RedisTokenStore {
+impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The address only: a password in the URL stays out.
         let info = self.client.get_connection_info();
-        f.debug_struct("RedisTokenStore").field("addr", &info.addr().to_string()).field("stats", &self.stats()).finish()
+        f.debug_struct("RedisStore").field("addr", &info.addr().to_string()).field("stats", &self.stats()).finish()
     }
 }
 
@@ -72,7 +123,7 @@ fn redis_error(e: redis::RedisError) -> Error {
     Error::new(ErrorKind::Transport, format!("redis: {e}"))
 }
 
-impl RedisTokenStore {
+impl RedisStore {
     /// A store on the Redis at `url`. Nothing connects here.
     pub fn open(url: &str) -> Result<Self, Error> {
         let client = redis::Client::open(url).map_err(|e| Error::build(format!("a Redis URL: {e}")))?;
@@ -83,11 +134,22 @@ impl RedisTokenStore {
             limit: Duration::from_millis(500),
             answered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            client_budget: None,
+            turn_ids: AtomicU64::new(0),
+            instance: {
+                let mut bytes = [0u8; 8];
+                let _ = getrandom::getrandom(&mut bytes);
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            },
         })
     }
 
     pub(crate) fn set_call_limit(&mut self, limit: Duration) {
         self.limit = limit;
+    }
+
+    pub(crate) fn set_client_budget(&mut self, allowed: u32, window: Duration) {
+        self.client_budget = Some((allowed.max(1), window));
     }
 
     /// What the store has done so far.
@@ -137,7 +199,14 @@ impl RedisTokenStore {
             for arg in args {
                 invocation.arg(arg);
             }
-            invocation.invoke_async::<T>(&mut connection).await.map_err(redis_error)
+            match invocation.invoke_async::<T>(&mut connection).await {
+                // A connection Redis dropped (a restart) is found by the first call on it; the
+                // manager connects again, and the call is sent once more.
+                Err(e) if e.is_io_error() || e.is_connection_dropped() => {
+                    invocation.invoke_async::<T>(&mut connection).await.map_err(redis_error)
+                }
+                outcome => outcome.map_err(redis_error),
+            }
         };
         let outcome = match tokio::time::timeout(self.limit, call).await {
             Ok(outcome) => outcome,
@@ -152,16 +221,16 @@ impl RedisTokenStore {
     async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> Result<bool, Error> {
         let call = async {
             let mut connection = self.connection().await?;
-            let set: Option<String> = redis::cmd("SET")
-                .arg(key)
-                .arg(value)
-                .arg("NX")
-                .arg("PX")
-                .arg(millis(ttl))
-                .query_async(&mut connection)
-                .await
-                .map_err(redis_error)?;
-            Ok(set.is_some())
+            let mut set = redis::cmd("SET");
+            set.arg(key).arg(value).arg("NX").arg("PX").arg(millis(ttl));
+            let taken: Option<String> = match set.query_async(&mut connection).await {
+                // As in `run`: once more on a connection the manager made again.
+                Err(e) if e.is_io_error() || e.is_connection_dropped() => {
+                    set.query_async(&mut connection).await.map_err(redis_error)?
+                }
+                outcome => outcome.map_err(redis_error)?,
+            };
+            Ok(taken.is_some())
         };
         let outcome = match tokio::time::timeout(self.limit, call).await {
             Ok(outcome) => outcome,
@@ -196,7 +265,7 @@ fn decode(value: &str, pttl: i64) -> Option<StoredToken> {
     Some(StoredToken { token: Secret::new(token.to_owned()), expires_in: Duration::from_millis(left + past) })
 }
 
-impl TokenStore for RedisTokenStore {
+impl TokenStore for RedisStore {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredToken>, Error>> {
         Box::pin(async move {
             let found: Option<(String, i64)> = self.run(GET, &[key], &[]).await?;
@@ -241,6 +310,42 @@ impl TokenStore for RedisTokenStore {
             }
             Ok(())
         })
+    }
+}
+
+impl RateStore for RedisStore {
+    fn reserve<'a>(
+        &'a self,
+        buckets: &'a [(String, u32, Duration)],
+        max_wait: Duration,
+    ) -> BoxFuture<'a, Result<Option<Duration>, Error>> {
+        Box::pin(async move {
+            let holds: Vec<String> = buckets.iter().map(|(name, _, _)| format!("{name}:hold")).collect();
+            let mut keys: Vec<&str> = Vec::with_capacity(buckets.len() * 2);
+            for ((name, _, _), hold) in buckets.iter().zip(&holds) {
+                keys.push(name);
+                keys.push(hold);
+            }
+            let id = self.turn_ids.fetch_add(1, Ordering::Relaxed);
+            let mut args = vec![millis(max_wait).to_string(), format!("{}-{id}", self.instance)];
+            for (_, allowed, window) in buckets {
+                args.push(allowed.to_string());
+                args.push(millis(*window).to_string());
+            }
+            let wait: i64 = self.run(RESERVE, &keys, &args).await?;
+            Ok(u64::try_from(wait).ok().map(Duration::from_millis))
+        })
+    }
+
+    fn hold<'a>(&'a self, bucket: &'a str, wait: Duration) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let _: i64 = self.run(HOLD, &[&format!("{bucket}:hold")], &[millis(wait).to_string()]).await?;
+            Ok(())
+        })
+    }
+
+    fn client_budget(&self) -> Option<(u32, Duration)> {
+        self.client_budget
     }
 }
 

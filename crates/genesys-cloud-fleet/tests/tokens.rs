@@ -257,3 +257,69 @@ async fn a_lock_left_by_a_dead_process_lapses() {
     let left: Option<String> = redis::cmd("GET").arg(&lock).query_async(&mut connection).await.unwrap();
     assert_eq!(left, None, "the minter gave its lock up");
 }
+
+/// Four processes on one OAuth client whose budget (15 a second across its tokens) is the
+/// fleet's: alone, each spends the whole budget and the platform refuses the rest; through the
+/// fleet, the turns are handed out in order and nothing is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_keeps_four_processes_under_the_clients_budget() {
+    let redis = Redis::start().await;
+    let limits =
+        || MockOptions::default().rate_limit(15, Duration::from_secs(1)).client_rate_limit(15, Duration::from_secs(1));
+    // Alone: every process's first calls go out at once, and the client's budget refuses
+    // what is past it.
+    let mock = MockServer::start_with(limits()).await.unwrap();
+    let alone: Vec<Client> = (0..4)
+        .map(|_| Client::builder().base_url(&mock.base_url()).client_credentials("budget", "secret").build().unwrap())
+        .collect();
+    round(&alone, 15).await;
+    let refused_alone = mock.rate_limited_by_client();
+    assert!(refused_alone > 0, "without the fleet the client's budget refused calls");
+
+    let mock = MockServer::start_with(limits()).await.unwrap();
+    let ns = namespace("budget");
+    let fleets: Vec<Fleet> = (0..4)
+        .map(|_| Fleet::redis(&redis.url()).unwrap().with_namespace(&ns).with_client_budget(15, Duration::from_secs(1)))
+        .collect();
+    let clients: Vec<Client> = fleets.iter().map(|f| client(&mock, f)).collect();
+    round(&clients, 15).await;
+    assert_eq!(mock.rate_limited(), 0, "no 429 through the fleet (alone: {refused_alone})");
+    assert_eq!(mock.rate_counted(), 60);
+    let stats: Vec<_> = clients.iter().map(|c| c.pace_stats().fleet.unwrap()).collect();
+    assert_eq!(stats.iter().map(|s| s.turns).sum::<u64>(), 60, "{stats:?}");
+    assert!(stats.iter().map(|s| s.waited).sum::<u64>() >= 45, "three seconds' worth waited: {stats:?}");
+    assert_eq!(stats.iter().map(|s| s.fallbacks).sum::<u64>(), 0);
+}
+
+/// The governor with Redis down: every call still succeeds (each process paces alone and the
+/// retry layer waits out what the platform refuses), the fallbacks are counted; with Redis back
+/// the fleet's turns keep it under the budget again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_governor_fails_open_and_rejoins() {
+    let mut redis = Redis::start().await;
+    let limits =
+        MockOptions::default().rate_limit(15, Duration::from_secs(1)).client_rate_limit(15, Duration::from_secs(1));
+    let mock = MockServer::start_with(limits).await.unwrap();
+    let ns = namespace("governor-outage");
+    let fleets: Vec<Fleet> = (0..4)
+        .map(|_| Fleet::redis(&redis.url()).unwrap().with_namespace(&ns).with_client_budget(15, Duration::from_secs(1)))
+        .collect();
+    let clients: Vec<Client> = fleets.iter().map(|f| client(&mock, f)).collect();
+    round(&clients, 5).await;
+    assert_eq!(mock.rate_limited(), 0);
+
+    redis.kill();
+    round(&clients, 10).await;
+    let fallbacks: u64 = clients.iter().map(|c| c.pace_stats().fleet.unwrap().fallbacks).sum();
+    assert!(fallbacks >= 40, "every attempt while Redis was down went on alone: {fallbacks}");
+
+    redis.restart().await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // The platform's window of the outage's last calls turns within a second.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let refused = mock.rate_limited();
+    let before: Vec<_> = clients.iter().map(|c| c.pace_stats().fleet.unwrap()).collect();
+    round(&clients, 10).await;
+    let after: Vec<_> = clients.iter().map(|c| c.pace_stats().fleet.unwrap()).collect();
+    assert_eq!(mock.rate_limited(), refused, "back on Redis, nothing more refused: {before:?} {after:?}");
+}

@@ -36,6 +36,7 @@
 mod body;
 mod budget;
 mod client;
+mod fleet;
 mod layers;
 mod live;
 mod logging;
@@ -51,6 +52,7 @@ mod transport;
 pub use body::{Body, BoxError};
 pub use budget::RetryBudget;
 pub use client::{HyperClient, DEFAULT_MAX_RESPONSE_SIZE};
+pub use fleet::{FleetPaceStats, RateStore};
 pub use genesys_cloud_config::{Proxy, RateLimits, Retry, Timeouts};
 pub use layers::{
     AttemptTimeoutLayer, AuthLayer, BaseUrlLayer, CallContext, CallTimeoutLayer, Deadline, HeadersLayer, HttpService,

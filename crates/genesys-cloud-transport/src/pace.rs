@@ -27,9 +27,11 @@
 //! per user) are paced apart. Waits count against the call's time limit, not the attempt's.
 
 use crate::body::Body;
+use crate::fleet::{FleetPace, FleetPaceStats, RateStore};
 use crate::layers::SdkService;
 use crate::live::Live;
 use genesys_cloud_config::RateLimits;
+use genesys_cloud_core::error::parse_retry_after;
 use genesys_cloud_core::http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use genesys_cloud_core::{BoxFuture, Error};
 use governor::clock::Clock;
@@ -104,6 +106,8 @@ pub struct PaceStats {
     pub held_for: Duration,
     /// Tokens seen.
     pub tokens: usize,
+    /// What the fleet's rate governor did, when the client is one of a fleet.
+    pub fleet: Option<FleetPaceStats>,
 }
 
 /// The pacing of one token.
@@ -179,6 +183,12 @@ impl TokenPace {
 
     fn lock(&self) -> MutexGuard<'_, PaceState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The budget the token's answers stated: requests per window, once one has.
+    fn learned(&self) -> Option<(u32, Duration)> {
+        let s = self.lock();
+        (s.allowed > 0).then_some((s.allowed, s.window))
     }
 
     /// The window of an attempt that may go out now, else how long to wait.
@@ -267,6 +277,8 @@ pub struct Pacer {
     rate_limited: AtomicU64,
     held: AtomicU64,
     held_nanos: AtomicU64,
+    /// The fleet's governor, when the client is one of a fleet.
+    fleet: Option<Arc<FleetPace>>,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -287,7 +299,20 @@ impl Pacer {
             rate_limited: AtomicU64::new(0),
             held: AtomicU64::new(0),
             held_nanos: AtomicU64::new(0),
+            fleet: None,
         }
+    }
+
+    /// Also takes each attempt's turn from a fleet's `store`, under keys that start with
+    /// `prefix` (see [`RateStore`]).
+    pub(crate) fn with_fleet(mut self, store: Arc<dyn RateStore>, prefix: String) -> Self {
+        self.fleet = Some(Arc::new(FleetPace::new(store, prefix)));
+        self
+    }
+
+    /// What the fleet's rate governor has done for this client, when it is one of a fleet.
+    pub fn fleet_stats(&self) -> Option<FleetPaceStats> {
+        self.fleet.as_ref().map(|f| f.stats())
     }
 
     /// What pacing has done so far.
@@ -298,6 +323,7 @@ impl Pacer {
             held: self.held.load(Ordering::Relaxed),
             held_for: Duration::from_nanos(self.held_nanos.load(Ordering::Relaxed)),
             tokens: self.tokens.lock().unwrap_or_else(PoisonError::into_inner).len(),
+            fleet: self.fleet_stats(),
         }
     }
 
@@ -400,6 +426,34 @@ impl<S: SdkService> Service<Request<Body>> for Paced<S> {
         // the count is then exact when the first answer tells the limit.
         let pacer = self.pacer.clone();
         let pace = pacer.of(&req);
+        if let Some(fleet) = pacer.fleet.clone() {
+            // One of a fleet: this process's pacing, then the fleet's turn.
+            let clone = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, clone);
+            let deadline = crate::layers::deadline(&req);
+            return Either::Right(Box::pin(async move {
+                let permit = match pace.try_acquire() {
+                    Ok(epoch) => Permit { pace, epoch },
+                    Err(first_wait) => {
+                        let turn = async { Ok(Permit::after(&pacer, pace, first_wait).await) };
+                        crate::layers::until_deadline(deadline, turn).await?
+                    }
+                };
+                let authorization = req.headers().get(header::AUTHORIZATION).cloned();
+                fleet.turn(authorization.as_ref(), permit.pace.learned(), deadline).await?;
+                let result = inner.call(req).await;
+                if let Ok(response) = &result {
+                    let retry_after = (response.status() == StatusCode::TOO_MANY_REQUESTS)
+                        .then(|| parse_retry_after(response.headers(), std::time::SystemTime::now()))
+                        .flatten();
+                    if let Some(wait) = retry_after {
+                        fleet.hold(authorization.as_ref(), wait).await;
+                    }
+                }
+                settle(&pacer, permit, &result);
+                result
+            }));
+        }
         match pace.try_acquire() {
             // The common case: the attempt goes out now, through the ready service.
             Ok(epoch) => Either::Left(watch(Some((pacer, Permit { pace, epoch })), self.inner.call(req))),

@@ -4,6 +4,7 @@
 use crate::body;
 use crate::budget::RetryBudget;
 use crate::client::{HyperClient, DEFAULT_MAX_RESPONSE_SIZE};
+use crate::fleet::RateStore;
 use crate::layers::{
     AttemptTimeoutLayer, AuthLayer, BaseUrlLayer, CallContext, CallTimeoutLayer, HeadersLayer, HttpService, RetryLayer,
     StackService,
@@ -177,6 +178,8 @@ pub struct TransportBuilder {
     max_response_size: Option<usize>,
     /// Where the fleet keeps its tokens, and the namespace of its keys.
     token_store: Option<(Arc<dyn TokenStore>, String)>,
+    /// Where the fleet takes its turns, and the namespace of its keys.
+    rate_store: Option<(Arc<dyn RateStore>, String)>,
     call_layers: Vec<WrapFn>,
     attempt_layers: Vec<WrapFn>,
     http: Option<HttpService>,
@@ -197,6 +200,7 @@ impl std::fmt::Debug for TransportBuilder {
             .field("attempt_layers", &self.attempt_layers.len())
             .field("http_service", &self.http.is_some())
             .field("token_store", &self.token_store.as_ref().map(|(_, namespace)| namespace))
+            .field("rate_store", &self.rate_store.as_ref().map(|(_, namespace)| namespace))
             .finish_non_exhaustive()
     }
 }
@@ -399,6 +403,17 @@ impl TransportBuilder {
         self
     }
 
+    /// Takes each attempt's turn from a fleet's `store` too, after this process's own pacing:
+    /// the turns of each token's budget (as its answers state it) and of the OAuth client's
+    /// (when the store keeps one) are handed out in order across the fleet, and a 429's
+    /// `Retry-After` holds the token for all of it. Keys are namespaced by `namespace`, the
+    /// region and the client id. The store failing never stops a call: the attempt is paced by
+    /// this process alone. Default: none.
+    pub fn rate_store(mut self, store: Arc<dyn RateStore>, namespace: impl Into<String>) -> Self {
+        self.rate_store = Some((store, namespace.into()));
+        self
+    }
+
     /// Replaces the HTTP client underneath the SDK's layers (hyper) with `service`: a test
     /// double, or another client. Every layer of the SDK and of the application still runs
     /// around it; requests reach it with absolute URIs.
@@ -460,6 +475,11 @@ impl TransportBuilder {
             },
         };
 
+        // The OAuth client the fleet's keys name.
+        let auth_client = match &auth {
+            Some(AuthSource::Grant(Grant::ClientCredentials(c))) => Some(c.client_id.clone()),
+            _ => None,
+        };
         let http = match self.http {
             Some(custom) => custom,
             None => BoxCloneSyncService::new(
@@ -521,7 +541,21 @@ impl TransportBuilder {
                 }
             }
         };
-        let pacer = provider.as_ref().map(|_| Arc::new(Pacer::new(rate_limits.clone())));
+        let client_id = match &auth_client {
+            Some(id) => id.as_str(),
+            None => "",
+        };
+        let pacer = provider.as_ref().map(|_| {
+            let pacer = Pacer::new(rate_limits.clone());
+            Arc::new(match &self.rate_store {
+                Some((store, namespace)) => {
+                    let prefix =
+                        format!("genesys:{namespace}:{}:{client_id}:rate", endpoint.login.authority().as_str());
+                    pacer.with_fleet(store.clone(), prefix)
+                }
+                None => pacer,
+            })
+        });
         let hosts = [&endpoint.api, &endpoint.login];
         let auth =
             provider.zip(pacer.clone()).map(|(p, pacer)| (AuthLayer::new(p).to_hosts(hosts), PaceLayer::shared(pacer)));

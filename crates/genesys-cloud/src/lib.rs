@@ -83,10 +83,10 @@ pub mod transport {
     #[doc(inline)]
     pub use genesys_cloud_transport::{
         http_body, AttemptTimeoutLayer, AuthLayer, Base, BaseUrlLayer, Body, BoxError, CallContext, CallTimeoutLayer,
-        Deadline, Endpoint, HeadersLayer, HttpService, HyperClient, Live, LogFormat, LogHandle, LogLevel, LogSettings,
-        LoggingLayer, PaceLayer, PaceStats, Pacer, Proxy, RateLimitStatus, RateLimits, Reauthorize, Region, Retry,
-        RetryBudget, RetryLayer, SdkService, SpanLayer, StackService, Timeouts, TlsConfig, Transport, TransportBuilder,
-        DEFAULT_MAX_RESPONSE_SIZE,
+        Deadline, Endpoint, FleetPaceStats, HeadersLayer, HttpService, HyperClient, Live, LogFormat, LogHandle,
+        LogLevel, LogSettings, LoggingLayer, PaceLayer, PaceStats, Pacer, Proxy, RateLimitStatus, RateLimits,
+        RateStore, Reauthorize, Region, Retry, RetryBudget, RetryLayer, SdkService, SpanLayer, StackService, Timeouts,
+        TlsConfig, Transport, TransportBuilder, DEFAULT_MAX_RESPONSE_SIZE,
     };
 }
 
@@ -101,7 +101,7 @@ pub use genesys_cloud_notifications as notifications;
 #[cfg_attr(docsrs, doc(cfg(feature = "fleet")))]
 pub mod fleet {
     #[doc(inline)]
-    pub use genesys_cloud_fleet::{Fleet, RedisTokenStore, StoreStats};
+    pub use genesys_cloud_fleet::{Fleet, RedisStore, StoreStats};
 }
 
 pub use genesys_cloud_transport::Region;
@@ -347,14 +347,19 @@ impl ClientBuilder {
 
     /// Shares with the other processes of `fleet` what the platform limits across them: the
     /// OAuth client's token (one token request per expiry for the whole fleet, the pool the
-    /// fleet's). Redis failing never stops a call: the process goes on alone until it answers.
+    /// fleet's) and its rate budgets (each token's and the client's turns, in order). Redis
+    /// failing never stops a call: the process goes on alone until it answers.
     ///
-    /// The setting:
-    /// [`TransportBuilder::token_store`](transport::TransportBuilder::token_store).
+    /// The settings:
+    /// [`TransportBuilder::token_store`](transport::TransportBuilder::token_store) and
+    /// [`TransportBuilder::rate_store`](transport::TransportBuilder::rate_store).
     #[cfg(feature = "fleet")]
     #[cfg_attr(docsrs, doc(cfg(feature = "fleet")))]
     pub fn fleet(mut self, fleet: &fleet::Fleet) -> Self {
-        self.transport = self.transport.token_store(fleet.token_store(), fleet.namespace());
+        self.transport = self
+            .transport
+            .token_store(fleet.token_store(), fleet.namespace())
+            .rate_store(fleet.rate_store(), fleet.namespace());
         self
     }
 
