@@ -260,7 +260,8 @@ async fn a_lock_left_by_a_dead_process_lapses() {
 
 /// Four processes on one OAuth client whose budget (15 a second across its tokens) is the
 /// fleet's: alone, each spends the whole budget and the platform refuses the rest; through the
-/// fleet, the turns are handed out in order and nothing is refused.
+/// fleet (kept at 13 a second, room for an attempt that reaches the server late on a busy
+/// machine), the turns are handed out in order and nothing is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fleet_keeps_four_processes_under_the_clients_budget() {
     let redis = Redis::start().await;
@@ -279,7 +280,7 @@ async fn the_fleet_keeps_four_processes_under_the_clients_budget() {
     let mock = MockServer::start_with(limits()).await.unwrap();
     let ns = namespace("budget");
     let fleets: Vec<Fleet> = (0..4)
-        .map(|_| Fleet::redis(&redis.url()).unwrap().with_namespace(&ns).with_client_budget(15, Duration::from_secs(1)))
+        .map(|_| Fleet::redis(&redis.url()).unwrap().with_namespace(&ns).with_client_budget(13, Duration::from_secs(1)))
         .collect();
     let clients: Vec<Client> = fleets.iter().map(|f| client(&mock, f)).collect();
     round(&clients, 15).await;
@@ -287,7 +288,7 @@ async fn the_fleet_keeps_four_processes_under_the_clients_budget() {
     assert_eq!(mock.rate_counted(), 60);
     let stats: Vec<_> = clients.iter().map(|c| c.pace_stats().fleet.unwrap()).collect();
     assert_eq!(stats.iter().map(|s| s.turns).sum::<u64>(), 60, "{stats:?}");
-    assert!(stats.iter().map(|s| s.waited).sum::<u64>() >= 45, "three seconds' worth waited: {stats:?}");
+    assert!(stats.iter().map(|s| s.waited).sum::<u64>() >= 47, "four seconds' worth waited: {stats:?}");
     assert_eq!(stats.iter().map(|s| s.fallbacks).sum::<u64>(), 0);
 }
 
@@ -302,7 +303,7 @@ async fn the_governor_fails_open_and_rejoins() {
     let mock = MockServer::start_with(limits).await.unwrap();
     let ns = namespace("governor-outage");
     let fleets: Vec<Fleet> = (0..4)
-        .map(|_| Fleet::redis(&redis.url()).unwrap().with_namespace(&ns).with_client_budget(15, Duration::from_secs(1)))
+        .map(|_| Fleet::redis(&redis.url()).unwrap().with_namespace(&ns).with_client_budget(13, Duration::from_secs(1)))
         .collect();
     let clients: Vec<Client> = fleets.iter().map(|f| client(&mock, f)).collect();
     round(&clients, 5).await;
