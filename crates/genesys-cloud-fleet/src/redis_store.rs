@@ -187,6 +187,17 @@ impl RedisStore {
         }
     }
 
+    /// `call` within the call limit, its outcome counted.
+    async fn bounded<T>(&self, call: impl std::future::Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        let outcome = match tokio::time::timeout(self.limit, call).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("redis: no answer within {:?}", self.limit))),
+        };
+        let counter = if outcome.is_ok() { &self.answered } else { &self.failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+        outcome
+    }
+
     /// Runs `script` on `keys` and `args`, within the call limit, counting the outcome.
     async fn run<T: redis::FromRedisValue>(&self, script: &str, keys: &[&str], args: &[String]) -> Result<T, Error> {
         let call = async {
@@ -208,13 +219,7 @@ impl RedisStore {
                 outcome => outcome.map_err(redis_error),
             }
         };
-        let outcome = match tokio::time::timeout(self.limit, call).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("redis: no answer within {:?}", self.limit))),
-        };
-        let counter = if outcome.is_ok() { &self.answered } else { &self.failed };
-        counter.fetch_add(1, Ordering::Relaxed);
-        outcome
+        self.bounded(call).await
     }
 
     /// Sets `key` to `value` for `ttl` unless it exists, within the call limit.
@@ -232,13 +237,7 @@ impl RedisStore {
             };
             Ok(taken.is_some())
         };
-        let outcome = match tokio::time::timeout(self.limit, call).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Error::new(ErrorKind::Timeout, format!("redis: no answer within {:?}", self.limit))),
-        };
-        let counter = if outcome.is_ok() { &self.answered } else { &self.failed };
-        counter.fetch_add(1, Ordering::Relaxed);
-        outcome
+        self.bounded(call).await
     }
 }
 
