@@ -854,6 +854,11 @@ chrono = {{ workspace = true }}
 tokio = {{ version = "1", default-features = false, features = ["time", "rt", "sync"] }}
 genesys-cloud-notifications = {{ path = "../genesys-cloud-notifications", version = "0.1.0", optional = true }}
 genesys-cloud-fleet = {{ path = "../genesys-cloud-fleet", version = "0.1.0", optional = true }}
+# Exports that resume: a hash of the query names its checkpoint, a random name its exporter's
+# lease; the store failing is a warning.
+sha2 = "0.10"
+getrandom = "0.2"
+tracing = {{ version = "0.1", default-features = false, features = ["std"] }}
 
 [dev-dependencies]
 futures-executor = {{ workspace = true }}

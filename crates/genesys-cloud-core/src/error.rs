@@ -41,6 +41,9 @@ pub enum ErrorKind {
     /// The response body was larger (once inflated) than the client's maximum response size;
     /// it was not read further. Not retried.
     TooLarge,
+    /// Another process holds the lease this work needs (an export of the same query, in a
+    /// fleet): nothing was sent. Try again once its lease lapses.
+    Leased,
 }
 
 impl fmt::Display for ErrorKind {
@@ -56,6 +59,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::JobFailed => "job failed",
             ErrorKind::JobExpired => "job expired",
             ErrorKind::TooLarge => "response too large",
+            ErrorKind::Leased => "held by another process",
         })
     }
 }

@@ -9,6 +9,7 @@
 //! it alone, so it compiles in parallel with the network stack.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod checkpoint;
 pub mod encode;
 pub mod error;
 pub mod executor;
@@ -20,6 +21,7 @@ pub mod request;
 pub use bytes;
 pub use http;
 
+pub use checkpoint::{Checkpoint, CheckpointStore, MemoryCheckpointStore};
 pub use encode::{encode_path_segment, CollectionFormat, Query};
 pub use error::{ApiErrorBody, Error, ErrorKind};
 pub use executor::{execute, send_as, send_json, BoxFuture, Call, CallWithResponse, Executor, SharedExecutor};

@@ -14,6 +14,10 @@
 //!   ([`Fleet::with_client_budget`]), in order, in one Lua script on Redis's clock; a 429's
 //!   `Retry-After` holds the token's turns for every process. A turn past the call's deadline
 //!   is not taken: the call fails at once with a timeout.
+//! - **Exports that resume.** `client.jobs(family).checkpointed(fleet.checkpoint_store(),
+//!   name).export(&query)` keeps the job's id and the cursor of its next page as results are
+//!   read; an exporter started again with the same query resumes from the cursor, and a lease
+//!   per query keeps two processes from submitting it both.
 //!
 //! ```no_run
 //! # async fn demo() -> genesys_cloud::Result<()> {
@@ -106,6 +110,12 @@ impl Fleet {
     /// The token store, for a transport (`TransportBuilder::token_store`) or a cache of your
     /// own ([`TokenCache::shared_through`](genesys_cloud_auth::TokenCache::shared_through)).
     pub fn token_store(&self) -> Arc<dyn TokenStore> {
+        self.tokens.clone()
+    }
+
+    /// The checkpoint store, for exports that resume
+    /// (`client.jobs(family).checkpointed(fleet.checkpoint_store(), name)`).
+    pub fn checkpoint_store(&self) -> Arc<dyn genesys_cloud_core::CheckpointStore> {
         self.tokens.clone()
     }
 

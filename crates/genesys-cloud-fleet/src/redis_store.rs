@@ -4,7 +4,7 @@
 //! agree).
 
 use genesys_cloud_auth::{Secret, StoredToken, TokenStore};
-use genesys_cloud_core::{BoxFuture, Error, ErrorKind};
+use genesys_cloud_core::{BoxFuture, Checkpoint, CheckpointStore, Error, ErrorKind};
 use genesys_cloud_transport::RateStore;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,6 +78,26 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
 end
 return 1
 ";
+
+/// Takes a lease for ARGV[1] for ARGV[2] ms, or renews it when ARGV[1] holds it: 1 when the
+/// caller holds it now.
+const LEASE: &str = r"
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Reads a key.
+const READ: &str = r"return redis.call('GET', KEYS[1])";
+
+/// Writes a key for ARGV[2] ms.
+const WRITE: &str = r"return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) and 1";
+
+/// Deletes a key.
+const DELETE: &str = r"return redis.call('DEL', KEYS[1])";
 
 /// What a [`RedisStore`] has done: Redis calls answered, and calls that failed or were
 /// skipped because Redis was down.
@@ -345,6 +365,49 @@ impl RateStore for RedisStore {
 
     fn client_budget(&self) -> Option<(u32, Duration)> {
         self.client_budget
+    }
+}
+
+impl CheckpointStore for RedisStore {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Checkpoint>, Error>> {
+        Box::pin(async move {
+            let found: Option<String> = self.run(READ, &[key], &[]).await?;
+            match found {
+                None => Ok(None),
+                Some(json) => serde_json::from_str(&json)
+                    .map(Some)
+                    .map_err(|e| Error::new(ErrorKind::Decode, format!("a checkpoint at {key}: {e}"))),
+            }
+        })
+    }
+
+    fn save<'a>(&'a self, key: &'a str, checkpoint: &'a Checkpoint, ttl: Duration) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let json = serde_json::to_string(checkpoint).map_err(|e| Error::build(format!("a checkpoint: {e}")))?;
+            let _: i64 = self.run(WRITE, &[key], &[json, millis(ttl).to_string()]).await?;
+            Ok(())
+        })
+    }
+
+    fn remove<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let _: i64 = self.run(DELETE, &[key], &[]).await?;
+            Ok(())
+        })
+    }
+
+    fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let held: i64 = self.run(LEASE, &[key], &[holder.to_owned(), millis(ttl).to_string()]).await?;
+            Ok(held == 1)
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, holder: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let _: i64 = self.run(DELETE_IF, &[key], &[holder.to_owned()]).await?;
+            Ok(())
+        })
     }
 }
 

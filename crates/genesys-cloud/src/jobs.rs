@@ -42,11 +42,15 @@
 //!   may own it); nor is one whose results were started (it is done running, and can be
 //!   read again by id until it expires), nor one that saw an error (a transient failure is
 //!   no reason to throw away the work: attach to it again). [`Job::cancel`] cancels any job.
+//! - [`Jobs::export`] with [`Jobs::checkpointed`]: results that resume after a crash, from the
+//!   last page read whole, with a lease per query (guide: `fleet`).
 
 use crate::{Client, Error, ErrorKind, Result};
 use chrono::{DateTime, Utc};
 use genesys_cloud_core::http::Method;
 use genesys_cloud_core::pagination::Listing;
+/// Where [`Jobs::export`] keeps how far it has read ([`Jobs::checkpointed`]).
+pub use genesys_cloud_core::{Checkpoint, CheckpointStore, MemoryCheckpointStore};
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use std::fmt;
 use std::marker::PhantomData;
@@ -312,22 +316,54 @@ pub struct JobProgress {
 /// The jobs of one family through a client: [`Client::jobs`].
 #[must_use = "submit a query or attach to a job"]
 pub struct Jobs<Q = serde_json::Value, T = serde_json::Value> {
-    client: Client,
-    family: JobFamily,
+    pub(crate) client: Client,
+    pub(crate) family: JobFamily,
     options: JobOptions,
+    /// Where exports keep their checkpoints ([`Jobs::checkpointed`]).
+    pub(crate) checkpoints: Option<Checkpoints>,
     types: PhantomData<fn(&Q) -> T>,
+}
+
+/// Where a [`Jobs`]' exports keep their checkpoints: the store, the name that namespaces
+/// their keys, and how long an exporter's lease lasts without a page read.
+#[derive(Clone)]
+pub(crate) struct Checkpoints {
+    pub(crate) store: Arc<dyn genesys_cloud_core::CheckpointStore>,
+    pub(crate) name: String,
+    pub(crate) lease: Duration,
+}
+
+/// What a results stream tells an export as it goes: a page boundary (every item before the
+/// `cursor` read: a checkpoint) and the end.
+pub(crate) trait PageHook: Send + Sync + 'static {
+    /// All items before `cursor` are read (`items` of them).
+    fn boundary(&self, cursor: &str, items: u64) -> futures_util::future::BoxFuture<'_, Result<()>>;
+    /// The stream ended: read to the end (`Ok`), or with this error.
+    fn ended(&self, outcome: std::result::Result<(), &Error>) -> futures_util::future::BoxFuture<'_, ()>;
 }
 
 impl Client {
     /// The asynchronous jobs of `family` (one of [`families`]): submit, wait, read the results.
     pub fn jobs<Q, T>(&self, family: JobFamily<Q, T>) -> Jobs<Q, T> {
-        Jobs { client: self.clone(), family: family.untyped(), options: JobOptions::default(), types: PhantomData }
+        Jobs {
+            client: self.clone(),
+            family: family.untyped(),
+            options: JobOptions::default(),
+            checkpoints: None,
+            types: PhantomData,
+        }
     }
 }
 
 impl<Q, T> Clone for Jobs<Q, T> {
     fn clone(&self) -> Self {
-        Self { client: self.client.clone(), family: self.family, options: self.options.clone(), types: PhantomData }
+        Self {
+            client: self.client.clone(),
+            family: self.family,
+            options: self.options.clone(),
+            checkpoints: self.checkpoints.clone(),
+            types: PhantomData,
+        }
     }
 }
 
@@ -384,7 +420,7 @@ impl<Q: serde::Serialize, T> Jobs<Q, T> {
     }
 }
 
-struct JobInner {
+pub(crate) struct JobInner {
     /// Every request of the job goes through the client's raw calls.
     raw: crate::Raw,
     family: JobFamily,
@@ -414,7 +450,7 @@ impl Drop for JobInner {
 /// A submitted job. Dropped before any result was read, a job this handle submitted is
 /// cancelled (see [the module's docs](self) for when it is not).
 pub struct Job<T = serde_json::Value> {
-    inner: Arc<JobInner>,
+    pub(crate) inner: Arc<JobInner>,
     item: PhantomData<fn() -> T>,
 }
 
@@ -464,34 +500,60 @@ impl<T> Job<T> {
     /// [`results`](Self::results) as another type: `serde_json::Value`, or a struct of your
     /// own with only the fields you read.
     pub fn results_as<U: DeserializeOwned + Send + 'static>(self) -> Listing<U> {
+        self.results_from(None, 0, None)
+    }
+
+    /// The results from the page at `cursor` (the first without), `read` items read before
+    /// it, telling `hook` of each page boundary and of the end.
+    pub(crate) fn results_from<U: DeserializeOwned + Send + 'static>(
+        self,
+        cursor: Option<String>,
+        read: u64,
+        hook: Option<Arc<dyn PageHook>>,
+    ) -> Listing<U> {
         let inner = self.inner.clone();
-        let state = Pages::<U> { inner, cursor: None, fulfilled: false, done: false, items: Vec::new().into_iter() };
+        let state = Pages::<U> {
+            inner,
+            cursor,
+            fulfilled: false,
+            done: false,
+            started: false,
+            read,
+            hook,
+            items: Vec::new().into_iter(),
+        };
         Listing::from_stream(futures_util::stream::unfold(state, |mut state| async move {
             loop {
                 if let Some(item) = state.items.next() {
+                    state.read += 1;
                     return Some((Ok(item), state));
                 }
                 if state.done {
+                    if let Some(hook) = state.hook.take() {
+                        hook.ended(Ok(())).await;
+                    }
                     return None;
                 }
                 if !state.fulfilled {
                     if let Err(e) = state.inner.wait().await {
-                        state.done = true;
-                        return Some((Err(e), state));
+                        return Some((Err(state.fail(e).await), state));
                     }
                     state.fulfilled = true;
                 }
+                // Every item before this page's cursor is read: a checkpoint.
+                if let (true, Some(hook), Some(cursor)) = (state.started, &state.hook, &state.cursor) {
+                    if let Err(e) = hook.boundary(cursor, state.read).await {
+                        return Some((Err(state.fail(e).await), state));
+                    }
+                }
+                state.started = true;
                 match state.inner.page::<U>(state.cursor.as_deref()).await {
                     Ok((items, cursor)) => {
                         state.done = cursor.as_deref().is_none_or(str::is_empty) || cursor == state.cursor;
                         state.cursor = cursor;
                         state.items = items.into_iter();
                     }
-                    Err(e) => {
-                        state.done = true;
-                        state.items = Vec::new().into_iter();
-                        return Some((Err(e), state));
-                    }
+                    Err(e) => return Some((Err(state.fail(e).await), state)),
                 }
             }
         }))
@@ -504,12 +566,29 @@ struct Pages<T> {
     cursor: Option<String>,
     fulfilled: bool,
     done: bool,
+    /// A page was asked for (the next one's cursor then marks a boundary).
+    started: bool,
+    /// Items read, from the stream's start or before its first cursor.
+    read: u64,
+    hook: Option<Arc<dyn PageHook>>,
     items: std::vec::IntoIter<T>,
+}
+
+impl<T> Pages<T> {
+    /// The stream ends with `e`; the hook hears of it.
+    async fn fail(&mut self, e: Error) -> Error {
+        self.done = true;
+        self.items = Vec::new().into_iter();
+        if let Some(hook) = self.hook.take() {
+            hook.ended(Err(&e)).await;
+        }
+        e
+    }
 }
 
 impl JobInner {
     /// From now on, a drop does not cancel the job.
-    fn keep(&self) {
+    pub(crate) fn keep(&self) {
         self.cancel_on_drop.store(false, Ordering::SeqCst);
     }
 

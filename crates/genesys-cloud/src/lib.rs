@@ -113,6 +113,7 @@ pub use genesys_cloud_core::http::Method;
 pub use genesys_cloud_core::http::StatusCode;
 pub use genesys_cloud_core::{Error, ErrorKind, Response, Result, RetryOverride};
 
+mod export;
 pub mod guide;
 pub mod jobs;
 mod raw;

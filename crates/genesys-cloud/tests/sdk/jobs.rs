@@ -366,3 +366,45 @@ async fn a_per_queue_count_from_an_export_equals_the_aggregate() {
         .unwrap_err();
     assert!(e.is_bad_request(), "no interval: {e}");
 }
+
+/// An export stopped part-way resumes from its last full page: the job is submitted once, the
+/// page being read when it stopped is read again (at least once), nothing is lost, and a
+/// second exporter of the same query meanwhile is refused. Read to its end, the checkpoint is
+/// gone and the next export submits again.
+#[tokio::test]
+async fn an_export_stopped_part_way_resumes_from_its_last_page() {
+    use genesys_cloud::jobs::MemoryCheckpointStore;
+    let options = MockOptions::default().job_delay(Duration::from_millis(200)).job_items(1000);
+    let mock = MockServer::start_with(options).await.unwrap();
+    let client = client(&mock);
+    let store = Arc::new(MemoryCheckpointStore::default());
+    let jobs = client
+        .jobs(families::CONVERSATIONS_DETAILS)
+        .options(quick().page_size(100))
+        .checkpointed(store.clone(), "resume-test");
+    let query = AsyncConversationQuery::default().interval("2026-11-01T00:00:00Z/2026-11-02T00:00:00Z");
+    let id = |c: &genesys_cloud::models::AnalyticsConversation| c.conversation_id.clone().unwrap();
+
+    let mut first = jobs.export(&query).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 250 {
+        seen.push(id(&bounded(first.try_next()).await.unwrap().unwrap()));
+    }
+    // A second exporter of the same query while the first holds its lease.
+    let refused = jobs.export(&query).await.unwrap_err();
+    assert_eq!(refused.kind(), genesys_cloud::ErrorKind::Leased, "{refused}");
+    drop(first);
+    let_spawned_tasks_start().await;
+
+    let resumed: Vec<_> = bounded(jobs.export(&query).await.unwrap().try_collect()).await.unwrap();
+    assert_eq!(mock.job_counts().0, 1, "the job was submitted once");
+    assert_eq!(resumed.len(), 800, "from the third page on: the page read half-way is read again");
+    seen.extend(resumed.iter().map(id));
+    let unique: BTreeSet<_> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), 1000, "no conversation lost");
+    assert_eq!(seen.len() - unique.len(), 50, "the half-read page, once more");
+
+    // Done: the next export of the query is a new job.
+    let again: Vec<_> = bounded(jobs.export(&query).await.unwrap().try_collect()).await.unwrap();
+    assert_eq!((again.len(), mock.job_counts().0), (1000, 2));
+}
