@@ -15,6 +15,7 @@ const ROOT_MANIFEST: &str = include_str!("../../Cargo.toml");
 const CORE: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("../../crates/genesys-cloud-core/Cargo.toml")),
     ("src/lib.rs", include_str!("../../crates/genesys-cloud-core/src/lib.rs")),
+    ("src/checkpoint.rs", include_str!("../../crates/genesys-cloud-core/src/checkpoint.rs")),
     ("src/encode.rs", include_str!("../../crates/genesys-cloud-core/src/encode.rs")),
     ("src/error.rs", include_str!("../../crates/genesys-cloud-core/src/error.rs")),
     ("src/executor.rs", include_str!("../../crates/genesys-cloud-core/src/executor.rs")),
