@@ -234,6 +234,9 @@ impl FleetLink {
         limit: Duration,
         rejected: Option<Secret>,
     ) -> Result<TokenInfo, Error> {
+        // A stored token this cache may take: not the one the API rejected, and good for more
+        // than the margin.
+        let usable = |s: &StoredToken| rejected.as_ref() != Some(&s.token) && s.expires_in > margin;
         let mut watch = WATCH_FIRST;
         loop {
             let stored = match self.call("a read", self.store.get(&self.key)).await {
@@ -247,7 +250,7 @@ impl FleetLink {
                         return self.fall_back(e, executor, grant).await;
                     }
                 }
-                Some(s) if s.expires_in > margin => {
+                Some(s) if usable(&s) => {
                     self.read.fetch_add(1, Ordering::Relaxed);
                     return Ok(info_of(s));
                 }
@@ -259,7 +262,7 @@ impl FleetLink {
                     // Another process may have stored a token between the read and the lock:
                     // read once more, holding the right, before minting.
                     match self.call("a read", self.store.get(&self.key)).await {
-                        Ok(Some(s)) if rejected.as_ref() != Some(&s.token) && s.expires_in > margin => {
+                        Ok(Some(s)) if usable(&s) => {
                             let _ = self.call("an unlock", self.store.unlock(&self.key, &self.holder)).await;
                             self.read.fetch_add(1, Ordering::Relaxed);
                             return Ok(info_of(s));
