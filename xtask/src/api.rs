@@ -906,7 +906,7 @@ full = ["genesys-cloud-api/full", "genesys-cloud-models/full", "notification-ser
 # `v2.routing.…`, `v2.conversations.…`, `v2.system.…`). Another family's events arrive as
 # `Payload::Raw`; turn its types on with `notification-topics-all`, or with the family's own
 # feature of `genesys-cloud-notifications` (`topics-outbound`, …).
-notification-service = ["dep:genesys-cloud-notifications", "genesys-cloud-api/notifications"]
+notification-service = ["dep:genesys-cloud-notifications", "genesys-cloud-api/notifications", "genesys-cloud-fleet?/notifications"]
 # The payload types of every notification topic family.
 notification-topics-all = ["notification-service", "genesys-cloud-notifications?/all-topics"]
 # Processes of one integration sharing what the platform limits across them, on Redis

@@ -124,6 +124,15 @@ impl Fleet {
         self.tokens.clone()
     }
 
+    /// The channel leases, for a notification listener
+    /// ([`Notifications::leases`](genesys_cloud_notifications::Notifications::leases); with
+    /// the facade, `ClientBuilder::fleet` sets it for `client.notification_service()`).
+    #[cfg(feature = "notifications")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "notifications")))]
+    pub fn channel_leases(&self) -> Arc<dyn genesys_cloud_notifications::ChannelLeases> {
+        self.tokens.clone()
+    }
+
     /// What the Redis store has done so far: calls answered, calls failed.
     pub fn stats(&self) -> StoreStats {
         self.tokens.stats()

@@ -99,6 +99,66 @@ const WRITE: &str = r"return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) 
 /// Deletes a key.
 const DELETE: &str = r"return redis.call('DEL', KEYS[1])";
 
+/// Takes (or renews) a member's channel places. KEYS: the places' expiries (a sorted set of
+/// members) and their counts (a hash). ARGV: the member, its places, the budget, the time to
+/// live (ms). Lapsed places are dropped first; `{'ok'}`, or `{'full', member, places, …}` with
+/// every other holder.
+#[cfg(feature = "notifications")]
+const TAKE_CHANNELS: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do redis.call('HDEL', KEYS[2], m) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local held = redis.call('HGETALL', KEYS[2])
+local used = 0
+local others = {'full'}
+for i = 1, #held, 2 do
+  if held[i] ~= ARGV[1] then
+    used = used + tonumber(held[i + 1])
+    table.insert(others, held[i])
+    table.insert(others, held[i + 1])
+  end
+end
+if used + tonumber(ARGV[2]) > tonumber(ARGV[3]) then return others end
+local ttl = tonumber(ARGV[4])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+for _, k in ipairs(KEYS) do
+  if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
+end
+return {'ok'}
+";
+
+/// Takes (or renews) each topic's lease for ARGV[1] for ARGV[2] ms where no other holder has
+/// it. KEYS: one per topic. The answer, key for key: '' when ARGV[1] holds it now, else its
+/// holder.
+#[cfg(feature = "notifications")]
+const CLAIM_TOPICS: &str = r"
+local out = {}
+for i, k in ipairs(KEYS) do
+  local holder = redis.call('GET', k)
+  if holder == false or holder == ARGV[1] then
+    redis.call('SET', k, ARGV[1], 'PX', ARGV[2])
+    out[i] = ''
+  else
+    out[i] = holder
+  end
+end
+return out
+";
+
+/// Gives up a member's places (KEYS[1], KEYS[2] as in [`TAKE_CHANNELS`]) and the topic leases
+/// (KEYS[3..]) that ARGV[2] holds. ARGV[1]: the member.
+#[cfg(feature = "notifications")]
+const RELEASE_CHANNELS: &str = r"
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+for i = 3, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[2] then redis.call('DEL', KEYS[i]) end
+end
+return 1
+";
+
 /// What a [`RedisStore`] has done: Redis calls answered, and calls that failed or were
 /// skipped because Redis was down.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -406,6 +466,87 @@ impl CheckpointStore for RedisStore {
     fn release<'a>(&'a self, key: &'a str, holder: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let _: i64 = self.run(DELETE_IF, &[key], &[holder.to_owned()]).await?;
+            Ok(())
+        })
+    }
+}
+
+/// The keys of a scope's channel places: their expiries and their counts.
+#[cfg(feature = "notifications")]
+fn place_keys(scope: &str) -> [String; 2] {
+    [format!("{scope}:channels"), format!("{scope}:channels:count")]
+}
+
+/// The key of a topic's lease in a scope.
+#[cfg(feature = "notifications")]
+fn topic_key(scope: &str, topic: &str) -> String {
+    format!("{scope}:topic:{topic}")
+}
+
+#[cfg(feature = "notifications")]
+impl genesys_cloud_notifications::ChannelLeases for RedisStore {
+    fn take_channels<'a>(
+        &'a self,
+        scope: &'a str,
+        member: &'a str,
+        channels: usize,
+        limit: usize,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<genesys_cloud_notifications::ChannelGrant, Error>> {
+        use genesys_cloud_notifications::ChannelGrant;
+        Box::pin(async move {
+            let [places, counts] = place_keys(scope);
+            let args = [member.to_owned(), channels.to_string(), limit.to_string(), millis(ttl).to_string()];
+            let answer: Vec<String> = self.run(TAKE_CHANNELS, &[&places, &counts], &args).await?;
+            match answer.split_first() {
+                Some((status, _)) if status == "ok" => Ok(ChannelGrant::Granted),
+                Some((status, rest)) if status == "full" => {
+                    let holders = rest
+                        .chunks(2)
+                        .filter_map(|pair| match pair {
+                            [holder, n] => Some((holder.clone(), n.parse().unwrap_or(0))),
+                            _ => None,
+                        })
+                        .collect();
+                    Ok(ChannelGrant::Full { holders })
+                }
+                _ => Err(Error::new(ErrorKind::Decode, "redis: the channel places' script answered something else")),
+            }
+        })
+    }
+
+    fn claim_topics<'a>(
+        &'a self,
+        scope: &'a str,
+        holder: &'a str,
+        topics: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Vec<Option<String>>, Error>> {
+        Box::pin(async move {
+            if topics.is_empty() {
+                return Ok(Vec::new());
+            }
+            let keys: Vec<String> = topics.iter().map(|t| topic_key(scope, t)).collect();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let answer: Vec<String> =
+                self.run(CLAIM_TOPICS, &keys, &[holder.to_owned(), millis(ttl).to_string()]).await?;
+            Ok(answer.into_iter().map(|h| (!h.is_empty()).then_some(h)).collect())
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        scope: &'a str,
+        member: &'a str,
+        holder: &'a str,
+        topics: &'a [String],
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let [places, counts] = place_keys(scope);
+            let mut keys = vec![places, counts];
+            keys.extend(topics.iter().map(|t| topic_key(scope, t)));
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let _: i64 = self.run(RELEASE_CHANNELS, &keys, &[member.to_owned(), holder.to_owned()]).await?;
             Ok(())
         })
     }

@@ -57,6 +57,16 @@ pub enum ConnectionEvent {
         /// The channel now used.
         new_channel: String,
     },
+    /// Through a fleet's leases ([`Notifications::leases`](crate::Notifications::leases)): the
+    /// stream took over `taken` (the process that held them stopped renewing their leases;
+    /// a [`Gap`](Self::Gap) for them and their [`Item::Resync`] follow) and no longer carries
+    /// `lost` (another process holds them now, after this one could not renew them in time).
+    TopicsLeased {
+        /// Topics this stream carries from now on.
+        taken: Vec<String>,
+        /// Topics this stream no longer carries.
+        lost: Vec<String>,
+    },
     /// Events of this time may have been missed: from the last sign of life of the socket
     /// that was lost (a second before its last frame arrived, for what was still on its way)
     /// to when the new one was subscribed and connected. Every event the stream missed was

@@ -67,6 +67,7 @@
 mod api;
 mod event;
 mod item;
+mod lease;
 mod listener;
 mod options;
 mod queue;
@@ -82,6 +83,7 @@ mod generated;
 pub use event::{decode_event, DecodeFailure, EnvelopeError, Event, Undecodable};
 pub use generated::{topics, Payload, PATTERNS};
 pub use item::{ConnectionEvent, Item};
+pub use lease::{ChannelGrant, ChannelLeases, MemoryChannelLeases};
 pub use listener::{Notifications, StreamStats, Subscription};
 pub use options::{ChannelBudget, Options, CHANNELS_IN_USE, CHANNELS_PER_CLIENT, TOPICS_PER_CHANNEL};
 pub use resync::{Resync, ResyncError, ResyncState};

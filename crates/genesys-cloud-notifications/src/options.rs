@@ -52,6 +52,11 @@ pub struct Options {
     pub resync: bool,
     /// How many of those fetches run at once. Default 4.
     pub resync_concurrency: usize,
+    /// Through a fleet's leases ([`Notifications::leases`](crate::Notifications::leases)):
+    /// how long a subscription's channel place and topics stay its own without renewal. They
+    /// are renewed every third of it; a process that dies gives its topics up to another this
+    /// long after its last renewal at most. Default 30 s.
+    pub lease_ttl: Duration,
 }
 
 impl Default for Options {
@@ -68,6 +73,7 @@ impl Default for Options {
             connect_timeout: Duration::from_secs(10),
             resync: true,
             resync_concurrency: 4,
+            lease_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -103,6 +109,11 @@ impl Options {
     /// Sets [`resync_concurrency`](Self::resync_concurrency) (at least 1).
     pub fn resync_concurrency(mut self, fetches: usize) -> Self {
         self.resync_concurrency = fetches.max(1);
+        self
+    }
+    /// Sets [`lease_ttl`](Self::lease_ttl) (at least 300 ms).
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl.max(Duration::from_millis(300));
         self
     }
     /// Sets [`proxy`](Self::proxy).

@@ -9,6 +9,7 @@
 use crate::api::Api;
 use crate::event::{decode_message, decode_one_pass, envelope, DecodeFailure};
 use crate::item::{ConnectionEvent, Item};
+use crate::lease::Leasing;
 use crate::options::{ChannelBudget, Options, Shared};
 use crate::queue::{Delivery, Queue};
 use crate::resync::{Fetch, Resync};
@@ -67,12 +68,37 @@ pub(crate) struct Channel {
 pub(crate) struct Setup {
     pub(crate) executor: SharedExecutor,
     pub(crate) options: Options,
-    pub(crate) topics: Arc<[Topic]>,
+    /// The channel's topics: fixed, or (through a fleet) those whose leases the subscription
+    /// holds now; shared by every clone.
+    pub(crate) topics: Arc<std::sync::Mutex<Arc<[Topic]>>>,
+    /// Through a fleet: the leases of the subscription.
+    pub(crate) lease: Option<Arc<LeaseKeeping>>,
+}
+
+/// The topics a fleet subscription holds now, and from when events of those newly taken may
+/// have been missed.
+pub(crate) type LeaseChange = (Arc<[Topic]>, DateTime<Utc>);
+
+/// What a fleet subscription's worker shares with the task that keeps its leases.
+pub(crate) struct LeaseKeeping {
+    pub(crate) leasing: Leasing,
+    /// The subscription's name among the holders.
+    pub(crate) holder: String,
+    /// The topics the keeper holds now, and from when events of those newly taken may have
+    /// been missed; set by the keeper, taken by the worker.
+    pub(crate) change: std::sync::Mutex<Option<LeaseChange>>,
+    /// Rung when `change` is set.
+    pub(crate) changed: tokio::sync::Notify,
 }
 
 impl Setup {
     fn api(&self) -> Api {
         Api(self.executor.clone())
+    }
+
+    /// The channel's topics now.
+    pub(crate) fn topics(&self) -> Arc<[Topic]> {
+        self.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// A new channel with every topic subscribed.
@@ -91,12 +117,17 @@ impl Setup {
     }
 
     async fn subscribe_all(&self, channel: &Channel) -> Result<(), Error> {
+        self.subscribe_on(&channel.id).await
+    }
+
+    /// Puts the channel's topics now as the subscriptions of channel `id`.
+    async fn subscribe_on(&self, id: &str) -> Result<(), Error> {
         let body: Vec<models::ChannelTopic> = self
-            .topics
+            .topics()
             .iter()
             .map(|t| models::ChannelTopic::default().with(|c| c.id = Some(t.as_str().to_owned())))
             .collect();
-        self.api().notifications().put_notifications_channel_subscriptions(channel.id.clone(), body).send().await?;
+        self.api().notifications().put_notifications_channel_subscriptions(id.to_owned(), body).send().await?;
         Ok(())
     }
 
@@ -254,7 +285,7 @@ impl Worker {
         budget: Arc<ChannelBudget>,
         index: usize,
     ) -> Self {
-        let plan = if setup.options.resync { crate::resync::plan(&setup.topics) } else { Vec::new() };
+        let plan = if setup.options.resync { crate::resync::plan(&setup.topics()) } else { Vec::new() };
         Self { setup, queue, shared, budget, index, plan, resync: None, overlap: None, losses_seen: 0 }
     }
 
@@ -406,8 +437,14 @@ impl Worker {
             let far = Instant::now() + Duration::from_secs(86_400 * 365);
             let queue = self.queue.clone();
             let resyncing = self.resync.is_some();
+            let lease = self.setup.lease.clone();
             tokio::select! {
                 () = queue.closed() => return Ended::Shutdown,
+                () = async { match &lease { Some(l) => l.changed.notified().await, None => std::future::pending().await } } => {
+                    if let Some(end) = self.follow_leases().await {
+                        return end;
+                    }
+                }
                 told = queue.loss_told(self.losses_seen) => {
                     self.losses_seen = told;
                     self.start_resync(None);
@@ -506,6 +543,18 @@ impl Worker {
             () = queue.closed() => { close_bounded(old).await; return None; }
             permit = budget.renewal() => permit,
         };
+        // Through a fleet, one renewal at a time for the whole fleet too.
+        let fleet_turn = match &self.setup.lease {
+            Some(lease) => match fleet_renewal(lease, &queue, &self.setup.options).await {
+                Some(turn) => turn,
+                None => {
+                    close_bounded(old).await;
+                    return None;
+                }
+            },
+            None => None,
+        };
+        let _fleet_turn = fleet_turn;
         let mut setup = Box::pin(self.setup.clone().open_and_connect());
         let mut old_last = Utc::now();
         let mut old_alive = true;
@@ -631,9 +680,62 @@ impl Worker {
         Some((channel, new))
     }
 
+    /// Through a fleet: the channel's subscriptions follow the topics whose leases the
+    /// subscription holds now. The consumer is told which topics came and went; for those
+    /// taken over from a process whose lease lapsed, a gap from before its last renewal, and
+    /// their state fetched again. `Some` when the socket must be left.
+    async fn follow_leases(&mut self) -> Option<Ended> {
+        let lease = self.setup.lease.clone()?;
+        let (now_held, gap_from) = lease.change.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()?;
+        let before = self.setup.topics();
+        let taken: Vec<Topic> = now_held.iter().filter(|t| !before.contains(t)).cloned().collect();
+        let lost: Vec<Topic> = before.iter().filter(|t| !now_held.contains(t)).cloned().collect();
+        if taken.is_empty() && lost.is_empty() {
+            return None;
+        }
+        *self.setup.topics.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = now_held;
+        if self.setup.options.resync {
+            self.plan = crate::resync::plan(&self.setup.topics());
+        }
+        let names = |topics: &[Topic]| topics.iter().map(|t| t.as_str().to_owned()).collect::<Vec<_>>();
+        tracing::info!(taken = taken.len(), lost = lost.len(), "notifications: the fleet's topic leases moved");
+        let event = ConnectionEvent::TopicsLeased { taken: names(&taken), lost: names(&lost) };
+        if !self.queue.control(Item::Connection(event)) {
+            return Some(Ended::Shutdown);
+        }
+        let channel = self
+            .shared
+            .channels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(self.index)
+            .cloned()
+            .unwrap_or_default();
+        // What the taken topics carried since their holder's lease was last renewed may be
+        // missed; a reconnect reports the gap from there.
+        let last = if taken.is_empty() { Utc::now() } else { gap_from };
+        if let Err(e) = self.setup.subscribe_on(&channel).await {
+            let why = format!("the subscriptions could not follow the fleet's leases: {e}");
+            return Some(Ended::Lost { why, last, new_channel: false });
+        }
+        if !taken.is_empty() {
+            let only: HashSet<String> = crate::resync::plan(&taken).into_iter().map(|(t, _)| t).collect();
+            if !self.report_gap_of(last, Some(&only)) {
+                return Some(Ended::Shutdown);
+            }
+        }
+        None
+    }
+
     /// Tells of a gap from `last` (the last frame received) to now, and fetches the state
     /// again. `false` when the consumer left.
     fn report_gap(&mut self, last: DateTime<Utc>) -> bool {
+        self.report_gap_of(last, None)
+    }
+
+    /// [`report_gap`](Self::report_gap), fetching the state of `only` those event topics
+    /// (all when `None`).
+    fn report_gap_of(&mut self, last: DateTime<Utc>, only: Option<&HashSet<String>>) -> bool {
         // What the service sent just before that frame arrived may still have been on its way.
         let start =
             chrono::TimeDelta::from_std(GAP_MARGIN).ok().and_then(|m| last.checked_sub_signed(m)).unwrap_or(last);
@@ -642,7 +744,7 @@ impl Worker {
         if !self.queue.control(Item::Connection(ConnectionEvent::Gap { start, end })) {
             return false;
         }
-        self.start_resync(None);
+        self.start_resync(only);
         true
     }
 
@@ -747,4 +849,64 @@ async fn close_bounded(mut socket: Socket) {
         while let Some(Ok(_)) = socket.next().await {}
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), closed).await;
+}
+
+/// The pseudo-topic whose lease is a fleet's one renewal at a time.
+const RENEWAL_LEASE: &str = "#renewal";
+
+/// A fleet's renewal turn, given back when dropped.
+pub(crate) struct RenewalTurn {
+    lease: Arc<LeaseKeeping>,
+}
+
+impl Drop for RenewalTurn {
+    fn drop(&mut self) {
+        let lease = self.lease.clone();
+        // Best effort: it lapses by itself otherwise.
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let l = &lease.leasing;
+                let topics = [RENEWAL_LEASE.to_owned()];
+                let _ =
+                    tokio::time::timeout(SHUTDOWN_LIMIT, l.store.release(&l.scope, "", &lease.holder, &topics)).await;
+            });
+        }
+    }
+}
+
+/// Waits for the fleet's renewal turn (its lease lapses after the longest a handover takes),
+/// polling every second: `Some(None)` when the store fails (the renewal goes on, fail open),
+/// `None` when the consumer left.
+async fn fleet_renewal(lease: &Arc<LeaseKeeping>, queue: &Queue, options: &Options) -> Option<Option<RenewalTurn>> {
+    let l = &lease.leasing;
+    let topics = [RENEWAL_LEASE.to_owned()];
+    let ttl = HANDOVER_LIMIT + options.connect_timeout * 2;
+    loop {
+        let claim = tokio::time::timeout(SHUTDOWN_LIMIT, l.store.claim_topics(&l.scope, &lease.holder, &topics, ttl));
+        let answer = tokio::select! {
+            () = queue.closed() => return None,
+            answer = claim => answer,
+        };
+        match answer {
+            Ok(Ok(held)) if held.first().is_some_and(Option::is_none) => {
+                return Some(Some(RenewalTurn { lease: lease.clone() }));
+            }
+            Ok(Ok(held)) => {
+                let by = held.into_iter().flatten().next().unwrap_or_default();
+                tracing::debug!(by = %by, "notifications: waiting for the fleet's renewal turn");
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "notifications: the fleet's leases did not answer; renewing without its turn");
+                return Some(None);
+            }
+            Err(_) => {
+                tracing::warn!("notifications: the fleet's leases did not answer in time; renewing without its turn");
+                return Some(None);
+            }
+        }
+        tokio::select! {
+            () = queue.closed() => return None,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }

@@ -45,6 +45,9 @@ struct Shared {
     proxy: Option<Proxy>,
     logs: LogHandle,
     config: Option<ConfigHandle>,
+    /// The login host (and port) and the client id of client-credentials tokens: what a
+    /// fleet's keys name.
+    oauth_client: Option<String>,
     /// The transport's listener on that configuration: removed with the last clone.
     _listening: Option<Listening>,
 }
@@ -137,6 +140,14 @@ impl Transport {
     pub fn config(&self) -> Option<&ConfigHandle> {
         self.shared.config.as_ref()
     }
+
+    /// The start of a fleet's keys for this transport's OAuth client under `namespace`:
+    /// `genesys:{namespace}:{login host[:port]}:{client id}` (the token store's and the rate
+    /// store's keys go on from it). `None` without client credentials: only their tokens are
+    /// shared.
+    pub fn fleet_key_prefix(&self, namespace: &str) -> Option<String> {
+        self.shared.oauth_client.as_ref().map(|client| format!("genesys:{namespace}:{client}"))
+    }
 }
 
 type WrapFn = Box<dyn Fn(HttpService) -> HttpService + Send + Sync>;
@@ -209,7 +220,12 @@ impl std::fmt::Debug for TransportBuilder {
 /// host and port (the region) and the client id, so two regions, clients or deployments never
 /// share one.
 fn token_key(namespace: &str, login_host: &str, client_id: &str) -> String {
-    format!("genesys:{namespace}:{login_host}:{client_id}:token")
+    format!("genesys:{namespace}:{}:token", oauth_client(login_host, client_id))
+}
+
+/// An OAuth client as a fleet's keys name it: its login host (and port) and its id.
+fn oauth_client(login_host: &str, client_id: &str) -> String {
+    format!("{login_host}:{client_id}")
 }
 
 /// The endpoint a configuration names: its gateway, else its base URL, else its region.
@@ -511,6 +527,7 @@ impl TransportBuilder {
                         proxy: proxy.clone(),
                         logs: logs.clone(),
                         config: None,
+                        oauth_client: None,
                         _listening: None,
                     }),
                 });
@@ -604,6 +621,7 @@ impl TransportBuilder {
             proxy,
             logs,
             config: self.config,
+            oauth_client: auth_client.as_ref().map(|id| oauth_client(endpoint.login.authority().as_str(), id)),
             _listening: listening,
         };
         Ok(Transport { calls, shared: Arc::new(shared) })

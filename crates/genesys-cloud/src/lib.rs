@@ -173,6 +173,9 @@ struct Inner {
     /// per user and app).
     #[cfg(feature = "notification-service")]
     channels: Arc<notifications::ChannelBudget>,
+    /// Through a fleet: its channel leases, under the client's scope.
+    #[cfg(all(feature = "fleet", feature = "notification-service"))]
+    channel_leases: Option<FleetLeases>,
 }
 
 impl fmt::Debug for Client {
@@ -258,8 +261,14 @@ impl Client {
     pub fn notification_service_with(&self, options: notifications::Options) -> notifications::Notifications {
         let transport = &self.inner.transport;
         let options = options.tls(transport.tls().clone()).proxy(transport.proxy().cloned());
-        notifications::Notifications::with_options(self.inner.executor.clone(), options)
-            .budget(self.inner.channels.clone())
+        let listener = notifications::Notifications::with_options(self.inner.executor.clone(), options)
+            .budget(self.inner.channels.clone());
+        #[cfg(feature = "fleet")]
+        let listener = match &self.inner.channel_leases {
+            Some(FleetLeases(store, scope)) => listener.leases(store.clone(), scope.clone()),
+            None => listener,
+        };
+        listener
     }
 }
 
@@ -285,6 +294,23 @@ impl Client {
 #[must_use = "a builder does nothing until it is built"]
 pub struct ClientBuilder {
     transport: transport::TransportBuilder,
+    /// The fleet's channel leases and its namespace: the notification service's setting,
+    /// not the transport's.
+    #[cfg(all(feature = "fleet", feature = "notification-service"))]
+    channel_leases: Option<FleetLeases>,
+}
+
+/// A fleet's channel leases and the namespace (in a builder) or the scope (in a client) of
+/// their keys.
+#[cfg(all(feature = "fleet", feature = "notification-service"))]
+#[derive(Clone)]
+struct FleetLeases(Arc<dyn notifications::ChannelLeases>, String);
+
+#[cfg(all(feature = "fleet", feature = "notification-service"))]
+impl fmt::Debug for FleetLeases {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("FleetLeases").field(&self.1).finish_non_exhaustive()
+    }
 }
 
 /// Setters that hand their setting to the transport's builder. Each keeps a one-line summary
@@ -348,12 +374,17 @@ impl ClientBuilder {
 
     /// Shares with the other processes of `fleet` what the platform limits across them: the
     /// OAuth client's token (one token request per expiry for the whole fleet, the pool the
-    /// fleet's) and its rate budgets (each token's and the client's turns, in order). Redis
-    /// failing never stops a call: the process goes on alone until it answers.
+    /// fleet's), its rate budgets (each token's and the client's turns, in order) and, with
+    /// the `notification-service` feature, its notification channels and topics (each topic
+    /// carried by one process at a time, taken over when its holder dies). Redis failing never
+    /// stops a call: the process goes on alone until it answers. Only client-credentials
+    /// clients share these.
     ///
     /// The settings:
-    /// [`TransportBuilder::token_store`](transport::TransportBuilder::token_store) and
-    /// [`TransportBuilder::rate_store`](transport::TransportBuilder::rate_store).
+    /// [`TransportBuilder::token_store`](transport::TransportBuilder::token_store),
+    /// [`TransportBuilder::rate_store`](transport::TransportBuilder::rate_store) and, for the
+    /// notification service,
+    /// [`Notifications::leases`](notifications::Notifications::leases).
     #[cfg(feature = "fleet")]
     #[cfg_attr(docsrs, doc(cfg(feature = "fleet")))]
     pub fn fleet(mut self, fleet: &fleet::Fleet) -> Self {
@@ -361,6 +392,10 @@ impl ClientBuilder {
             .transport
             .token_store(fleet.token_store(), fleet.namespace())
             .rate_store(fleet.rate_store(), fleet.namespace());
+        #[cfg(feature = "notification-service")]
+        {
+            self.channel_leases = Some(FleetLeases(fleet.channel_leases(), fleet.namespace().to_owned()));
+        }
         self
     }
 
@@ -423,11 +458,17 @@ impl ClientBuilder {
     /// needs a Tokio runtime when calls are made.
     pub fn build(self) -> Result<Client> {
         let transport = self.transport.build()?;
+        #[cfg(all(feature = "fleet", feature = "notification-service"))]
+        let channel_leases = self.channel_leases.and_then(|FleetLeases(store, namespace)| {
+            transport.fleet_key_prefix(&namespace).map(|scope| FleetLeases(store, scope))
+        });
         let inner = Inner {
             executor: Arc::new(transport.clone()),
             transport,
             #[cfg(feature = "notification-service")]
             channels: Arc::default(),
+            #[cfg(all(feature = "fleet", feature = "notification-service"))]
+            channel_leases,
         };
         Ok(Client { inner: Arc::new(inner) })
     }
