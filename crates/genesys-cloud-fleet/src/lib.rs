@@ -27,6 +27,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! - **Notification channels shared.** With the `notifications` feature (the facade's
+//!   `fleet` and `notification-service` together), `Fleet::channel_leases`: the fleet's
+//!   subscriptions hold the user and app's 19 channels together (past them, an error names
+//!   the holders), each topic is carried by one subscription at a time, and a process that
+//!   dies is taken over when its leases lapse, with a gap and the state fetched again.
+//!
 //! **Fail open.** Redis down, slow or restarted never stops a call: every store call gives up
 //! after a bounded time (500 ms), and the process then mints on its own, logs a warning and
 //! counts it ([`TokenCache::fleet_stats`](genesys_cloud_auth::TokenCache::fleet_stats),

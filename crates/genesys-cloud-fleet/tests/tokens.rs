@@ -9,69 +9,8 @@ use genesys_cloud_mock::{MockOptions, MockServer};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A `redis-server` of this test's own.
-struct Redis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Redis {
-    /// A server on a free loopback port, answering `PING` when this returns.
-    async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut redis = Self { port, child: None };
-        redis.restart().await;
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// Starts the server again on the same port, empty.
-    async fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (Debian's package redis-server; .ci/run installs it)");
-        self.child = Some(child);
-        // Ready when it answers PING; 200 tries 25 ms apart.
-        for _ in 0..200 {
-            if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await {
-                use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let mut answer = [0u8; 7];
-                if stream.write_all(b"PING\r\n").await.is_ok()
-                    && stream.read_exact(&mut answer).await.is_ok()
-                    && &answer == b"+PONG\r\n"
-                {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("redis-server did not answer on port {}", self.port);
-    }
-
-    /// Kills the server (SIGKILL) and waits for it to go.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A namespace no other test run shares.
-fn namespace(test: &str) -> String {
-    format!("{test}-{}", std::process::id())
-}
+mod common;
+use common::{namespace, Redis};
 
 fn client(mock: &MockServer, fleet: &Fleet) -> Client {
     Client::builder()
@@ -181,11 +120,14 @@ async fn a_bad_url_fails_at_once_and_a_missing_redis_later_falls_back() {
 }
 
 /// Eight processes (this test binary, started again to run [`fleet_worker`]) share one
-/// client's token: one token request for all of them.
+/// client's token and budget: one token request for all of them, and 160 calls through a
+/// client budget of 40 a second (the fleet keeps to 36) with no 429.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eight_processes_share_one_token() {
+async fn eight_processes_share_one_token_and_the_clients_budget() {
     let redis = Redis::start().await;
-    let mock = MockServer::start_with(MockOptions::default()).await.unwrap();
+    let limits =
+        MockOptions::default().rate_limit(40, Duration::from_secs(1)).client_rate_limit(40, Duration::from_secs(1));
+    let mock = MockServer::start_with(limits).await.unwrap();
     let ns = namespace("processes");
     let me = std::env::current_exe().unwrap();
     let workers: Vec<Child> = (0..8)
@@ -207,15 +149,22 @@ async fn eight_processes_share_one_token() {
         assert!(text.contains("1 passed"), "the worker ran: {text}");
     }
     assert_eq!(mock.token_requests(), 1, "one token request for eight processes");
+    assert_eq!(mock.rate_counted(), 160);
+    assert_eq!(mock.rate_limited(), 0, "no 429: the fleet's turns kept the eight under the budget");
 }
 
-/// One worker process of [`eight_processes_share_one_token`]: 20 calls through a client of
-/// the fleet. Ignored in a normal run; started with `--ignored` by that test.
+/// One worker process of [`eight_processes_share_one_token_and_the_clients_budget`]: 20
+/// calls through a client of the fleet. Ignored in a normal run; started with `--ignored` by
+/// that test.
 #[tokio::test]
-#[ignore = "a worker process of eight_processes_share_one_token"]
+#[ignore = "a worker process of eight_processes_share_one_token_and_the_clients_budget"]
 async fn fleet_worker() {
-    let var = |name: &str| std::env::var(name).expect("started by eight_processes_share_one_token");
-    let fleet = Fleet::redis(&var("FLEET_WORKER_REDIS")).unwrap().with_namespace(var("FLEET_WORKER_NAMESPACE"));
+    let var =
+        |name: &str| std::env::var(name).expect("started by eight_processes_share_one_token_and_the_clients_budget");
+    let fleet = Fleet::redis(&var("FLEET_WORKER_REDIS"))
+        .unwrap()
+        .with_namespace(var("FLEET_WORKER_NAMESPACE"))
+        .with_client_budget(36, Duration::from_secs(1));
     let client = Client::builder()
         .base_url(&var("FLEET_WORKER_MOCK"))
         .client_credentials("fleet-client", "fleet-secret")
@@ -227,6 +176,7 @@ async fn fleet_worker() {
         outcome.unwrap();
     }
     assert_eq!(fleet.stats().failed, 0);
+    assert_eq!(client.pace_stats().fleet.unwrap().fallbacks, 0);
 }
 
 /// A process that died holding the right to mint (its lock is there, its token never comes)

@@ -383,8 +383,7 @@ impl ClientBuilder {
     /// The settings:
     /// [`TransportBuilder::token_store`](transport::TransportBuilder::token_store),
     /// [`TransportBuilder::rate_store`](transport::TransportBuilder::rate_store) and, for the
-    /// notification service,
-    /// [`Notifications::leases`](notifications::Notifications::leases).
+    /// notification service, `Notifications::leases`.
     #[cfg(feature = "fleet")]
     #[cfg_attr(docsrs, doc(cfg(feature = "fleet")))]
     pub fn fleet(mut self, fleet: &fleet::Fleet) -> Self {
