@@ -232,3 +232,68 @@ async fn past_the_fleets_channels_on_redis_the_error_names_the_holders() {
     first.close().await;
     listener.subscribe([topics::users_presence("another-user").unwrap()]).await.unwrap();
 }
+
+/// Redis killed under running subscriptions: the stream that carries the topic goes on, a
+/// subscription made meanwhile carries its topics alone (fail open); with Redis back, the
+/// leases sort it out: one subscription carries the topic again, and the others' streams say
+/// they lost it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_leases_fail_open_while_redis_is_down_and_sort_out_when_it_is_back() {
+    let mut redis = Redis::start().await;
+    let mock =
+        MockServer::start_with(MockOptions::default().heartbeat_interval(Duration::from_millis(200))).await.unwrap();
+    let ns = namespace("channels-down");
+    let url = redis.url();
+    let listener = |name: &str| {
+        let fleet = Fleet::redis(&url).unwrap().with_namespace(&ns).with_call_limit(Duration::from_millis(200));
+        let client = Client::builder()
+            .base_url(&mock.base_url())
+            .client_credentials("fleet-client", "fleet-secret")
+            .fleet(&fleet)
+            .build()
+            .unwrap();
+        let options = Options::default().lease_ttl(Duration::from_millis(900));
+        client.notification_service_with(options).process_name(name)
+    };
+    let topic = topics::users_presence(ME).unwrap();
+    let mut first = listener("first").subscribe([topic.clone()]).await.unwrap();
+    let second = listener("second").subscribe([topic.clone()]).await.unwrap();
+    assert_eq!((first.topics().len(), second.topics().len()), (1, 0));
+
+    redis.kill();
+    let name = format!("v2.users.{ME}.presence");
+    // Several renewals fail meanwhile; what each holds stays.
+    let third = listener("third").subscribe([topic.clone()]).await.unwrap();
+    assert_eq!(third.topics().len(), 1, "made while Redis is down: it carries its topics alone");
+    assert_eq!(sockets_after_subscribing(&mock, &name, 2).await, 2);
+    assert_eq!((first.topics().len(), second.topics().len()), (1, 0), "the running ones keep what they hold");
+
+    redis.restart().await;
+    // One carries the topic again; the ones that lost it were told.
+    assert_eq!(sockets_after_subscribing(&mock, &name, 1).await, 1);
+    let carried = [&first, &second, &third].iter().map(|s| s.topics().len()).sum::<usize>();
+    assert_eq!(carried, 1);
+    if first.topics().is_empty() {
+        loop {
+            let item = tokio::time::timeout(Duration::from_secs(20), first.next()).await.unwrap().unwrap();
+            if let Item::Connection(ConnectionEvent::TopicsLeased { taken, lost }) = item {
+                assert_eq!((taken.len(), lost), (0, vec![name.clone()]));
+                break;
+            }
+        }
+    }
+}
+
+/// Publishes on `topic` until it reaches `sockets` sockets (the subscriptions follow their
+/// leases a renewal later), 1,000 tries 20 ms apart; how many it reached last.
+async fn sockets_after_subscribing(mock: &MockServer, topic: &str, sockets: usize) -> usize {
+    let mut reached = 0;
+    for n in 0..1000 {
+        reached = mock.publish(topic, &presence(n));
+        if reached == sockets {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    reached
+}
