@@ -60,12 +60,18 @@
 //! - Channel and subscription calls are the client's generated Notifications operations, so
 //!   its tokens, retries and logging apply; `wss://` uses rustls with the client's roots
 //!   ([`Options::tls`]), through the client's proxy ([`Options::proxy`], a CONNECT tunnel).
+//! - **The same events from Amazon EventBridge** (the vendor's advice for backends):
+//!   [`decode_eventbridge`] turns an event of the Genesys Cloud partner source (what a Lambda
+//!   function is given, or an SQS record's body) into the same [`Event`] and [`Payload`], by
+//!   the same topic table; [`decode_sqs_batch`] decodes an SQS batch record by record, going
+//!   on past bad ones, and answers Lambda's partial batch response. No AWS crate is needed.
 //! - **Decoding** is one pass when `topicName` comes before `eventBody` (as the service writes
 //!   them): the body is decoded into its type as the envelope is read.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod api;
 mod event;
+mod eventbridge;
 mod item;
 mod lease;
 mod listener;
@@ -81,6 +87,9 @@ mod worker;
 mod generated;
 
 pub use event::{decode_event, DecodeFailure, EnvelopeError, Event, Undecodable};
+pub use eventbridge::{
+    decode_eventbridge, decode_sqs_batch, BatchItemFailure, BatchResponse, BridgedEvent, SqsBatch, SqsRecord,
+};
 pub use generated::{topics, Payload, PATTERNS};
 pub use item::{ConnectionEvent, Item};
 pub use lease::{ChannelGrant, ChannelLeases, MemoryChannelLeases};
