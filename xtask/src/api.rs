@@ -859,6 +859,12 @@ genesys-cloud-fleet = {{ path = "../genesys-cloud-fleet", version = "0.1.0", opt
 sha2 = "0.10"
 getrandom = "0.2"
 tracing = {{ version = "0.1", default-features = false, features = ["std"] }}
+# Open Messaging webhooks: the signature (HMAC-SHA256, base64) and the body a tower service
+# reads.
+hmac = {{ version = "0.12", optional = true }}
+base64 = {{ workspace = true, optional = true }}
+http-body = {{ version = "1", optional = true }}
+http-body-util = {{ version = "0.1", optional = true }}
 
 [dev-dependencies]
 futures-executor = {{ workspace = true }}
@@ -875,7 +881,7 @@ tracing = {{ version = "0.1", default-features = false, features = ["std"] }}
 bytes = {{ workspace = true }}
 chrono = {{ workspace = true }}
 hyper = {{ version = "1", default-features = false, features = ["client", "server", "http1"] }}
-hyper-util = {{ version = "0.1.21", default-features = false, features = ["client-legacy", "server", "http1", "tokio"] }}
+hyper-util = {{ version = "0.1.21", default-features = false, features = ["client-legacy", "server", "service", "http1", "tokio"] }}
 http-body-util = "0.1"
 serde = {{ workspace = true, features = ["derive"] }}
 
@@ -898,9 +904,9 @@ rustdoc-args = ["--cfg", "docsrs"]
 [features]
 # The tags most automations use; turn on others by name, or `full`.
 default = [{defaults}]
-# Every tag, the models no operation reaches, and the notification service with the payload
-# types of every topic family.
-full = ["genesys-cloud-api/full", "genesys-cloud-models/full", "notification-service", "notification-topics-all"]
+# Every tag, the models no operation reaches, the notification service with the payload types
+# of every topic family, and Open Messaging webhooks.
+full = ["genesys-cloud-api/full", "genesys-cloud-models/full", "notification-service", "notification-topics-all", "open-messaging"]
 # The notification service: typed event streams over its WebSocket (`genesys_cloud::notifications`),
 # with the payload types of the topic families most programs listen to (`v2.users.…`,
 # `v2.routing.…`, `v2.conversations.…`, `v2.system.…`). Another family's events arrive as
@@ -912,6 +918,9 @@ notification-topics-all = ["notification-service", "genesys-cloud-notifications?
 # Processes of one integration sharing what the platform limits across them, on Redis
 # (`genesys_cloud::fleet`, `ClientBuilder::fleet`).
 fleet = ["dep:genesys-cloud-fleet"]
+# Open Messaging webhooks: the signature verifier, the typed outbound messages and a tower
+# service that verifies and decodes them (`genesys_cloud::open_messaging`).
+open-messaging = ["conversations", "dep:hmac", "dep:base64", "dep:http-body", "dep:http-body-util"]
 # Models no operation reaches (notification topic payloads, mostly).
 {unref} = ["genesys-cloud-models/{unref}"]
 "#,

@@ -15,12 +15,18 @@ pub const SECRET_FIELDS: &[&str] =
 /// What a masked value is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Whether `name` is one of [`SECRET_FIELDS`].
+/// Endings that make any field name secret-looking, compared as [`SECRET_FIELDS`] are: an
+/// Open Messaging integration's `outboundNotificationWebhookSignatureSecretToken`, a
+/// credential's `apiKey`, an integration's `privateKey`.
+pub const SECRET_ENDINGS: &[&str] =
+    &["secret", "secrettoken", "password", "passphrase", "accesstoken", "refreshtoken", "apikey", "privatekey"];
+
+/// Whether `name` is one of [`SECRET_FIELDS`] or ends with one of [`SECRET_ENDINGS`].
 pub fn is_secret_field(name: &str) -> bool {
     let normal =
         |s: &str| -> String { s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect() };
     let name = normal(name);
-    SECRET_FIELDS.iter().any(|f| normal(f) == name)
+    SECRET_FIELDS.iter().any(|f| normal(f) == name) || SECRET_ENDINGS.iter().any(|e| name.ends_with(e))
 }
 
 /// `text` with the values of its secret fields masked: a JSON body (its text starts with `{` or
@@ -137,6 +143,16 @@ mod tests {
         for secret in ["hunter2", "s3cr", "tok\"", "12345"] {
             assert!(!masked.contains(secret), "{secret} in {masked}");
         }
+    }
+
+    #[test]
+    fn names_ending_like_a_secret_are_masked_too() {
+        let body = r#"{"outboundNotificationWebhookSignatureSecretToken":"whsec","webhookApiKey":"k-1","privateKey":"pem","userPassword":"pw","name":"tokenless","nextPageToken":"c-2"}"#;
+        let masked = redact_body(body);
+        for secret in ["whsec", "k-1", "pem", "\"pw\""] {
+            assert!(!masked.contains(secret), "{secret} in {masked}");
+        }
+        assert!(masked.contains("tokenless") && masked.contains("c-2"), "the rest is kept: {masked}");
     }
 
     #[test]

@@ -49,10 +49,12 @@ mod notify;
 mod report;
 mod router;
 mod state;
+mod webhooks;
 
 pub use limits::RateLimit;
 pub use router::{Route, Router};
 pub use state::{Fault, FaultKind};
+pub use webhooks::{WebhookDelivery, WEBHOOK_RETRIES};
 
 use bytes::Bytes;
 use genesys_cloud_spec::{Document, SampleOptions, Sampler};
@@ -136,6 +138,9 @@ pub struct MockOptions {
     /// How many items the results of every job hold (conversations of a details job, rows of
     /// an aggregates job), over cursors. Default 1,000.
     pub job_items: usize,
+    /// Open Messaging webhook deliveries: how long an answer is waited for, and the pause
+    /// before each attempt again. Default 10 s and 5 s (the service's).
+    pub webhook_timing: (Duration, Duration),
 }
 
 impl Default for MockOptions {
@@ -153,11 +158,18 @@ impl Default for MockOptions {
             eventual_consistency: None,
             job_delay: Duration::from_secs(2),
             job_items: 1000,
+            webhook_timing: (Duration::from_secs(10), Duration::from_secs(5)),
         }
     }
 }
 
 impl MockOptions {
+    /// Sets [`webhook_timing`](Self::webhook_timing): the wait for each answer and the pause
+    /// between attempts.
+    pub fn webhook_timing(mut self, timeout: Duration, retry_delay: Duration) -> Self {
+        self.webhook_timing = (timeout, retry_delay);
+        self
+    }
     /// Sets the port.
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
@@ -280,6 +292,16 @@ impl MockServer {
             Sampler::new(&self.state.doc, SampleOptions { seed: self.state.options.seed, ..Default::default() });
         let body = sampler.definition(&payload)?;
         Some(self.publish(topic, &body))
+    }
+
+    /// Delivers `message` (a normalized message) to the webhook of Open Messaging
+    /// integration `integration_id` (made through the API, with its webhook URL and secret), as
+    /// Genesys Cloud does when an agent answers: a POST signed with `X-Hub-Signature-256`,
+    /// sent again up to 5 times after a time-out or a 429 or 5xx answer
+    /// ([`MockOptions::webhook_timing`]). An error when there is no such integration.
+    pub async fn deliver_open_message(&self, integration_id: &str, message: &Value) -> Result<WebhookDelivery, String> {
+        let (timeout, delay) = self.state.options.webhook_timing;
+        self.state.open_integrations.deliver(integration_id, message, timeout, delay).await
     }
 
     /// Fault: the server closes every notification socket.

@@ -143,6 +143,8 @@ pub(crate) struct State {
     pub(crate) limits: crate::limits::Limits,
     pub(crate) jobs: crate::jobs::Jobs,
     live: crate::live::Live,
+    /// Open Messaging integrations and their webhooks.
+    pub(crate) open_integrations: crate::webhooks::OpenIntegrations,
 }
 
 /// The bearer token of a request, if it has one.
@@ -206,6 +208,7 @@ impl State {
             notifications,
             limits: crate::limits::Limits::default(),
             live: crate::live::Live::default(),
+            open_integrations: crate::webhooks::OpenIntegrations::default(),
         }
     }
 
@@ -555,6 +558,28 @@ impl State {
             full(StatusCode::OK, json!({"entities": entities}).to_string())
         };
         match (route.method.as_str(), route.template.as_str()) {
+            ("POST", "/api/v2/conversations/messaging/integrations/open") => {
+                let id = format!("mock-open-{:06}", self.next());
+                Some(match self.open_integrations.create(id, body) {
+                    Ok(made) => full(StatusCode::OK, made.to_string()),
+                    Err(m) => error(StatusCode::BAD_REQUEST, "bad.request", &m),
+                })
+            }
+            ("GET", "/api/v2/conversations/messaging/integrations/open/{integrationId}") => {
+                let id = param("integrationId")?;
+                Some(match self.open_integrations.get(&id) {
+                    Some(found) => full(StatusCode::OK, found.to_string()),
+                    None => error(StatusCode::NOT_FOUND, "not.found", &format!("no open messaging integration {id}")),
+                })
+            }
+            ("DELETE", "/api/v2/conversations/messaging/integrations/open/{integrationId}") => {
+                let id = param("integrationId")?;
+                Some(if self.open_integrations.delete(&id) {
+                    full(StatusCode::NO_CONTENT, Bytes::new())
+                } else {
+                    error(StatusCode::NOT_FOUND, "not.found", &format!("no open messaging integration {id}"))
+                })
+            }
             ("POST", "/api/v2/notifications/channels") => {
                 Some(full(StatusCode::OK, hub.create_channel(owner).to_string()))
             }

@@ -8,6 +8,7 @@
 //! - [`bulk`]: pacing under rate limits, token pools, concurrent pages, analytics jobs.
 //! - [`notifications`]: typed event streams that heal themselves.
 //! - [`fleet`]: processes of one integration that share a token on Redis.
+//! - [`open_messaging`]: Open Messaging webhooks, verified and typed.
 //! - [`mock`]: the local Genesys Cloud the examples and tests run against, and what it keeps.
 //! - [`build`]: Cargo features, the crates, build times and speed.
 
@@ -25,6 +26,9 @@ pub mod notifications {}
 
 #[doc = include_str!("../guide/fleet.md")]
 pub mod fleet {}
+
+#[doc = include_str!("../guide/open_messaging.md")]
+pub mod open_messaging {}
 
 #[doc = include_str!("../guide/mock.md")]
 pub mod mock {}

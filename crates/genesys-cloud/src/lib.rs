@@ -116,6 +116,9 @@ pub use genesys_cloud_core::{Error, ErrorKind, Response, Result, RetryOverride};
 mod export;
 pub mod guide;
 pub mod jobs;
+#[cfg(feature = "open-messaging")]
+#[cfg_attr(docsrs, doc(cfg(feature = "open-messaging")))]
+pub mod open_messaging;
 mod raw;
 pub use raw::{Raw, RawRequest};
 

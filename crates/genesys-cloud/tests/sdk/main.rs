@@ -14,5 +14,6 @@ mod faults;
 #[path = "faults.rs"]
 mod faults_layered;
 mod jobs;
+mod open_messaging;
 mod paths;
 mod secrets;
