@@ -873,6 +873,9 @@ genesys-cloud-spec = {{ workspace = true }}
 httpdate = {{ workspace = true }}
 tokio = {{ version = "1", default-features = false, features = ["rt", "rt-multi-thread", "macros", "net", "time", "io-util", "sync", "test-util"] }}
 tempfile = "3"
+# The metrics test's recorder.
+metrics = "0.24"
+metrics-util = {{ version = "0.20", default-features = false, features = ["debugging"] }}
 # Standard layers at the builder's extension points, and in-process HTTP doubles.
 tower = {{ version = "0.5.2", default-features = false, features = ["util", "limit", "timeout"] }}
 tower-http = {{ version = "0.6", default-features = false, features = ["trace"] }}
@@ -905,8 +908,8 @@ rustdoc-args = ["--cfg", "docsrs"]
 # The tags most automations use; turn on others by name, or `full`.
 default = [{defaults}]
 # Every tag, the models no operation reaches, the notification service with the payload types
-# of every topic family, and Open Messaging webhooks.
-full = ["genesys-cloud-api/full", "genesys-cloud-models/full", "notification-service", "notification-topics-all", "open-messaging"]
+# of every topic family, Open Messaging webhooks and metrics.
+full = ["genesys-cloud-api/full", "genesys-cloud-models/full", "notification-service", "notification-topics-all", "open-messaging", "metrics"]
 # The notification service: typed event streams over its WebSocket (`genesys_cloud::notifications`),
 # with the payload types of the topic families most programs listen to (`v2.users.…`,
 # `v2.routing.…`, `v2.conversations.…`, `v2.system.…`). Another family's events arrive as
@@ -918,6 +921,9 @@ notification-topics-all = ["notification-service", "genesys-cloud-notifications?
 # Processes of one integration sharing what the platform limits across them, on Redis
 # (`genesys_cloud::fleet`, `ClientBuilder::fleet`).
 fleet = ["dep:genesys-cloud-fleet"]
+# Counters and gauges through the `metrics` facade crate: budgets left, waits, 429s, retries,
+# refused retries, token requests (`genesys_cloud::metrics` names them).
+metrics = ["genesys-cloud-transport/metrics", "genesys-cloud-auth/metrics"]
 # Open Messaging webhooks: the signature verifier, the typed outbound messages and a tower
 # service that verifies and decodes them (`genesys_cloud::open_messaging`).
 open-messaging = ["conversations", "dep:hmac", "dep:base64", "dep:http-body", "dep:http-body-util"]

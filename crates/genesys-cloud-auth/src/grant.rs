@@ -185,6 +185,12 @@ struct TokenResponse {
 /// Sends the grant's token request through `executor` (which talks to the login host) and
 /// reads the token. Every failure is an [`ErrorKind::Auth`] error; none carries a secret.
 pub async fn request_token(executor: &dyn Executor, grant: &Grant) -> Result<TokenInfo, Error> {
+    let outcome = request_token_once(executor, grant).await;
+    crate::metrics::token_request(outcome.is_ok());
+    outcome
+}
+
+async fn request_token_once(executor: &dyn Executor, grant: &Grant) -> Result<TokenInfo, Error> {
     let response = executor.execute(grant.request()).await.map_err(|e| {
         let kind = e.kind();
         Error::new(ErrorKind::Auth, format!("the token request failed ({kind}): {}", e.message()))

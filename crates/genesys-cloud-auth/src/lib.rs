@@ -17,6 +17,7 @@
 
 mod cache;
 mod grant;
+pub mod metrics;
 pub mod pkce;
 mod secret;
 mod store;

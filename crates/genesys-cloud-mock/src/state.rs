@@ -558,6 +558,20 @@ impl State {
             full(StatusCode::OK, json!({"entities": entities}).to_string())
         };
         match (route.method.as_str(), route.template.as_str()) {
+            ("GET", "/api/v2/organizations/limits/namespaces/{namespaceName}")
+                if param("namespaceName")? == "platform.api" =>
+            {
+                // The rates the mock enforces, per minute (the platform's when it enforces none).
+                let per_minute = |limit: Option<crate::RateLimit>, default: u64| {
+                    limit.map_or(default, |l| (u64::from(l.allowed) * 60_000) / (l.window.as_millis().max(1) as u64))
+                };
+                let entities = json!([
+                    {"namespace": "platform.api", "key": "token.rate.per.minute", "value": per_minute(self.options.rate_limit, 300)},
+                    {"namespace": "platform.api", "key": "org.app.user.rate.per.minute", "value": per_minute(self.options.client_rate_limit, 3000)},
+                    {"namespace": "platform.api", "key": "client.credentials.token.rate.per.minute", "value": 300},
+                ]);
+                Some(full(StatusCode::OK, json!({"entities": entities}).to_string()))
+            }
             ("POST", "/api/v2/conversations/messaging/integrations/open") => {
                 let id = format!("mock-open-{:06}", self.next());
                 Some(match self.open_integrations.create(id, body) {

@@ -40,6 +40,7 @@ mod fleet;
 mod layers;
 mod live;
 mod logging;
+pub mod metrics;
 mod pace;
 mod proxy;
 mod region;

@@ -113,6 +113,9 @@ pub struct PaceStats {
 /// The pacing of one token.
 struct TokenPace {
     state: Mutex<PaceState>,
+    /// A name for metrics: a hash of the token (with this process's random seed), never the
+    /// token.
+    label: String,
 }
 
 struct PaceState {
@@ -163,8 +166,9 @@ impl PaceState {
 const UNKNOWN_WINDOW: Duration = Duration::from_secs(60);
 
 impl TokenPace {
-    fn new() -> Self {
+    fn new(label: String) -> Self {
         Self {
+            label,
             state: Mutex::new(PaceState {
                 limiter: None,
                 allowed: 0,
@@ -279,6 +283,10 @@ pub struct Pacer {
     held_nanos: AtomicU64,
     /// The fleet's governor, when the client is one of a fleet.
     fleet: Option<Arc<FleetPace>>,
+    /// What each token had left, as its last answer said (for the client's gauge).
+    remaining: Mutex<HashMap<String, u32>>,
+    /// The limit a token is paced under before its answers state one ([`Pacer::seed`]).
+    seed: Mutex<Option<(u32, Duration)>>,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -300,7 +308,17 @@ impl Pacer {
             held: AtomicU64::new(0),
             held_nanos: AtomicU64::new(0),
             fleet: None,
+            remaining: Mutex::default(),
+            seed: Mutex::default(),
         }
+    }
+
+    /// Paces every token not yet paced under `allowed` requests per `window` until its
+    /// answers state its limit (which then replaces this): the org's `token.rate.per.minute`
+    /// from its limits, so even a burst of first calls keeps under it.
+    pub fn seed(&self, allowed: u32, window: Duration) {
+        let seed = (allowed.max(1), window.max(Duration::from_millis(1)));
+        *self.seed.lock().unwrap_or_else(PoisonError::into_inner) = Some(seed);
     }
 
     /// Also takes each attempt's turn from a fleet's `store`, under keys that start with
@@ -347,7 +365,20 @@ impl Pacer {
             let old = Instant::now().checked_sub(Duration::from_secs(600));
             tokens.retain(|_, p| old.is_none_or(|old| p.lock().last_used > old));
         }
-        let pace = tokens.entry(key).or_insert_with(|| Arc::new(TokenPace::new())).clone();
+        let seed = *self.seed.lock().unwrap_or_else(PoisonError::into_inner);
+        let pace = tokens
+            .entry(key)
+            .or_insert_with(|| {
+                let pace = TokenPace::new(format!("{key:016x}"));
+                if let Some((allowed, window)) = seed {
+                    let mut s = pace.lock();
+                    s.limiter = Some(limiter(allowed, window));
+                    s.allowed = allowed;
+                    s.window = window;
+                }
+                Arc::new(pace)
+            })
+            .clone();
         if let Some(header) = authorization.filter(|_| fresh || tokens.len() == 1) {
             // The newest token (a client's one token, after each refresh) is found without
             // the map; the turns of a pool's older tokens go through it.
@@ -360,7 +391,20 @@ impl Pacer {
         self.requests.fetch_add(1, Ordering::Relaxed);
         if status == Some(StatusCode::TOO_MANY_REQUESTS) {
             self.rate_limited.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::rate_limited();
         }
+    }
+
+    /// Reports what `token` has left, and the client's total over its tokens.
+    fn report_remaining(&self, token: &str, left: u32) {
+        let mut remaining = self.remaining.lock().unwrap_or_else(PoisonError::into_inner);
+        if remaining.len() >= 1024 && !remaining.contains_key(token) {
+            // Long-replaced tokens are forgotten, as the pacers are.
+            remaining.clear();
+        }
+        remaining.insert(token.to_owned(), left);
+        let client = remaining.values().map(|n| u64::from(*n)).sum();
+        crate::metrics::remaining(token, left, client);
     }
 }
 
@@ -504,6 +548,11 @@ fn settle(pacer: &Pacer, permit: Permit, result: &Result<Response<Body>, Error>)
     pacer.count(result.as_ref().ok().map(|r| r.status()));
     if let Ok(response) = result {
         permit.pace.observe(permit.epoch, response.headers());
+        if cfg!(feature = "metrics") {
+            if let Some(status) = RateLimitStatus::of(response.headers()) {
+                pacer.report_remaining(&permit.pace.label, status.allowed.saturating_sub(status.count));
+            }
+        }
     }
 }
 
@@ -534,6 +583,7 @@ impl Permit {
             }
         };
         pacer.held.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::pace_wait(started.elapsed());
         let waited = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         pacer.held_nanos.fetch_add(waited, Ordering::Relaxed);
         Permit { pace, epoch }

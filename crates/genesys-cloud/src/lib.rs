@@ -115,6 +115,21 @@ pub use genesys_cloud_core::{Error, ErrorKind, Response, Result, RetryOverride};
 
 mod export;
 pub mod guide;
+#[cfg(feature = "organization")]
+#[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
+pub mod limits;
+
+/// The names of what the client reports through the `metrics` facade crate with the feature
+/// `metrics`: the pacer's, the retry layer's and the token requests'. Install a recorder (a
+/// Prometheus exporter, say) and they appear.
+pub mod metrics {
+    #[doc(inline)]
+    pub use genesys_cloud_auth::metrics::TOKEN_REQUESTS;
+    #[doc(inline)]
+    pub use genesys_cloud_transport::metrics::{
+        PACE_WAITS, PACE_WAIT_SECONDS, RATE_LIMITED, RATE_REMAINING, RETRIES, RETRIES_REFUSED,
+    };
+}
 pub mod jobs;
 #[cfg(feature = "open-messaging")]
 #[cfg_attr(docsrs, doc(cfg(feature = "open-messaging")))]

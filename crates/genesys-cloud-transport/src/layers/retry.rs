@@ -304,6 +304,7 @@ impl RetryPolicy {
                     return Settled::Done(with_attempts(result, attempt));
                 }
                 tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "404, retrying as the call asked");
+                crate::metrics::retry();
                 return Settled::Wait(wait);
             }
         };
@@ -322,12 +323,14 @@ impl RetryPolicy {
         }
         if cost > 0 {
             if !self.budget.withdraw(cost) {
+                crate::metrics::retry_refused();
                 tracing::warn!(attempt, "not retrying: the client's retry budget is spent (calls keep failing)");
                 return Settled::Done(with_attempts(result, attempt));
             }
             self.paid += cost;
         }
         tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
+        crate::metrics::retry();
         Settled::Wait(wait)
     }
 }

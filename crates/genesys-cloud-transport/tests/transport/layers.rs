@@ -199,3 +199,36 @@ async fn the_pace_layer_holds_calls_until_the_window_turns() {
         .collect();
     assert_eq!(statuses, [200, 200, 200, 429, 429]);
 }
+
+/// On paused time: a first burst on a fresh token bounces off the limit when the pacer has not
+/// learned it yet; seeded with the org's limit (`Pacer::seed`), the burst waits instead.
+#[tokio::test(start_paused = true)]
+async fn a_seeded_pacer_keeps_a_first_burst_under_the_limit() {
+    use genesys_cloud_transport::{Live, PaceLayer, Pacer, RateLimits};
+    // Answers take 50 ms: a burst is out before the first answer states the limit.
+    let slow = || {
+        let server = limited_server();
+        BoxCloneSyncService::new(tower::service_fn(move |req: Request<Body>| {
+            let counted = server.clone().oneshot(req);
+            async move {
+                let answer = counted.await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                answer
+            }
+        }))
+    };
+    let burst = |pacer: Arc<Pacer>| async move {
+        let svc = PaceLayer::shared(pacer).layer(slow());
+        let answers = futures_util::future::join_all((0..5).map(|_| svc.clone().oneshot(with_token("a")))).await;
+        answers.into_iter().map(|r| r.unwrap().status().as_u16()).collect::<Vec<u16>>()
+    };
+    let unseeded = Arc::new(Pacer::new(Live::new(RateLimits::default())));
+    let refused = burst(unseeded).await.iter().filter(|s| **s == 429).count();
+    assert!(refused > 0, "unseeded, the first burst goes out at once");
+    let seeded = Arc::new(Pacer::new(Live::new(RateLimits::default())));
+    seeded.seed(3, Duration::from_secs(10));
+    let started = tokio::time::Instant::now();
+    assert_eq!(burst(seeded.clone()).await, [200; 5], "seeded, nothing is refused");
+    assert_eq!((tokio::time::Instant::now() - started).as_secs(), 10, "two waited for the next window");
+    assert_eq!(seeded.stats().held, 2);
+}

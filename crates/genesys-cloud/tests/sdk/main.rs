@@ -14,6 +14,7 @@ mod faults;
 #[path = "faults.rs"]
 mod faults_layered;
 mod jobs;
+mod limits;
 mod open_messaging;
 mod paths;
 mod secrets;

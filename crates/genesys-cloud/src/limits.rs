@@ -1,0 +1,88 @@
+//! The org's effective limits, read at run time, and the pacer seeded with them.
+
+use crate::{Client, Result};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The namespace of the limits every call is under: the API's rates per token and per OAuth
+/// client.
+pub const PLATFORM_API: &str = "platform.api";
+
+/// The org's effective limits in some namespaces
+/// (`GET /api/v2/organizations/limits/namespaces/{namespace}`): each value by namespace and key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OrgLimits {
+    values: BTreeMap<(String, String), i64>,
+}
+
+impl OrgLimits {
+    /// The value of `key` in `namespace` (`("platform.api", "token.rate.per.minute")`).
+    pub fn get(&self, namespace: &str, key: &str) -> Option<i64> {
+        self.values.get(&(namespace.to_owned(), key.to_owned())).copied()
+    }
+
+    /// Every limit read: namespace, key, value.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, i64)> {
+        self.values.iter().map(|((n, k), v)| (n.as_str(), k.as_str(), *v))
+    }
+
+    /// How many limits were read.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether none was.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Requests each token may make a minute (`platform.api`, `token.rate.per.minute`).
+    pub fn token_rate_per_minute(&self) -> Option<u32> {
+        self.get(PLATFORM_API, "token.rate.per.minute").and_then(|v| u32::try_from(v).ok())
+    }
+
+    /// Requests an OAuth client may make a minute across its tokens, per org and user
+    /// (`platform.api`, `org.app.user.rate.per.minute`): the budget to give a fleet
+    /// (`Fleet::with_client_budget`).
+    pub fn client_rate_per_minute(&self) -> Option<u32> {
+        self.get(PLATFORM_API, "org.app.user.rate.per.minute").and_then(|v| u32::try_from(v).ok())
+    }
+}
+
+impl Client {
+    /// The org's effective limits in `platform.api`, the namespace of the rates every call
+    /// of the client is under (per token, per OAuth client).
+    pub async fn limits(&self) -> Result<OrgLimits> {
+        self.limits_in(&[PLATFORM_API]).await
+    }
+
+    /// The org's effective limits in each of `namespaces` (`analytics`, `routing`, `users`, …:
+    /// the spec's `Limit.namespace` values), one call each.
+    pub async fn limits_in(&self, namespaces: &[&str]) -> Result<OrgLimits> {
+        let mut limits = OrgLimits::default();
+        for namespace in namespaces {
+            let listing = self.organization().get_organizations_limits_namespace(*namespace).send().await?;
+            for limit in listing.entities.unwrap_or_default() {
+                if let (Some(key), Some(value)) = (limit.key, limit.value) {
+                    let namespace = limit.namespace.map_or_else(|| (*namespace).to_owned(), |n| n.as_str().to_owned());
+                    limits.values.insert((namespace, key), value);
+                }
+            }
+        }
+        Ok(limits)
+    }
+
+    /// Paces the client's tokens under the org's `token.rate.per.minute` from their first
+    /// call, before any answer states it (answers then take over): a burst of first calls
+    /// stays under it. `false` when `limits` has no such value or the client has no pacer.
+    pub fn seed_pacer(&self, limits: &OrgLimits) -> bool {
+        match (limits.token_rate_per_minute(), self.inner.transport.pacer()) {
+            (Some(allowed), Some(pacer)) => {
+                pacer.seed(allowed, Duration::from_secs(60));
+                true
+            }
+            _ => false,
+        }
+    }
+}
