@@ -11,6 +11,7 @@ mod fuzz;
 mod ir;
 mod jobs;
 mod models;
+mod modify;
 mod names;
 mod ops;
 mod prose;
@@ -263,6 +264,7 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
                 ("src/generated/tags.rs".to_owned(), api::facade_tags(&plan, &operations, spec)),
                 ("src/generated/operations.md".to_owned(), api::facade_operations_md(&plan, &operations, spec)),
                 ("src/generated/job_families.rs".to_owned(), jobs::emit(&doc, &plan, spec)),
+                ("src/generated/modify.rs".to_owned(), modify::emit(&ir, &plan, &operations, spec)),
                 ("benches/floor/models.rs".to_owned(), floor::emit(&ir, spec)?),
             ],
         });

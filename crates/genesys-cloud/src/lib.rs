@@ -118,6 +118,7 @@ pub mod guide;
 #[cfg(feature = "organization")]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
 pub mod limits;
+pub mod modify;
 
 /// The names of what the client reports through the `metrics` facade crate with the feature
 /// `metrics`: the pacer's, the retry layer's and the token requests'. Install a recorder (a

@@ -15,6 +15,7 @@ mod faults;
 mod faults_layered;
 mod jobs;
 mod limits;
+mod modify;
 mod open_messaging;
 mod paths;
 mod secrets;
