@@ -98,6 +98,17 @@ impl Live {
             .unwrap_or_else(|| json!({"userId": user, "status": "OFF_QUEUE", "startTime": "2026-01-01T00:00:00.000Z"}))
     }
 
+    /// Adds what `expand` asks of a listed user: `presence` and `routingStatus`.
+    pub(crate) fn expand_user(&self, user: &mut Value, expand: &[String]) {
+        let Some(id) = user.get("id").and_then(Value::as_str).map(str::to_owned) else { return };
+        if expand.iter().any(|e| e == "presence") {
+            user["presence"] = self.presence_of(&id, "PURECLOUD");
+        }
+        if expand.iter().any(|e| e == "routingStatus") {
+            user["routingStatus"] = self.routing_of(&id);
+        }
+    }
+
     /// Answers the calls this state owns; `None` for every other.
     pub(crate) fn answer(&self, hub: &Hub, call: &Call<'_>) -> Option<Response<MockBody>> {
         let param = call.param;

@@ -715,13 +715,27 @@ impl State {
                 let page = crate::Page::of(query);
                 let users = self.users.lock().unwrap_or_else(|e| e.into_inner());
                 let now = Instant::now();
+                // `id` (repeated or comma-separated) picks users; `expand` adds their presence
+                // and routing status, as the platform does.
+                let values = |name: &str| -> Vec<String> {
+                    query.iter().filter(|(k, _)| k == name).flat_map(|(_, v)| v.split(',')).map(str::to_owned).collect()
+                };
+                let (ids, expand) = (values("id"), values("expand"));
                 let listed: Vec<&Value> = users
                     .by_id
                     .iter()
                     .filter(|(id, _)| users.visible_at.get(*id).is_none_or(|at| *at <= now))
+                    .filter(|(id, _)| ids.is_empty() || ids.contains(id))
                     .map(|(_, u)| u)
                     .collect();
-                let entities: Vec<Value> = page.range(listed.len()).map(|i| listed[i].clone()).collect();
+                let entities: Vec<Value> = page
+                    .range(listed.len())
+                    .map(|i| {
+                        let mut user = listed[i].clone();
+                        self.live.expand_user(&mut user, &expand);
+                        user
+                    })
+                    .collect();
                 Some(full(StatusCode::OK, page.listing(entities, listed.len(), "/api/v2/users").to_string()))
             }
             ("POST", "/api/v2/analytics/conversations/aggregates/query") => {

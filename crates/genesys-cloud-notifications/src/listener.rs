@@ -22,7 +22,7 @@ use std::time::Duration;
 /// one [`ChannelBudget`].
 #[derive(Clone)]
 pub struct Notifications {
-    executor: SharedExecutor,
+    pub(crate) executor: SharedExecutor,
     options: Options,
     budget: Arc<ChannelBudget>,
     leasing: Option<Leasing>,
@@ -121,13 +121,14 @@ impl Notifications {
         if let Some(leasing) = &self.leasing {
             return self.subscribe_leased(topics, leasing.clone()).await;
         }
-        let channels = topics.len().div_ceil(TOPICS_PER_CHANNEL);
+        let chunks = by_channel(&topics);
+        let channels = chunks.len();
         let reservation = self.budget.reserve(channels)?;
         let shared = Arc::new(Shared { channels: std::sync::Mutex::new(vec![String::new(); channels]) });
         let queue = Arc::new(Queue::new(self.options.buffer, channels));
         let mut ready = Vec::new();
         let mut sets = Vec::new();
-        for (index, chunk) in topics.chunks(TOPICS_PER_CHANNEL).enumerate() {
+        for (index, chunk) in chunks.into_iter().enumerate() {
             let topics: TopicSet = Arc::new(std::sync::Mutex::new(chunk.into()));
             sets.push(topics.clone());
             let setup = Setup { executor: self.executor.clone(), options: self.options.clone(), topics, lease: None };
@@ -150,11 +151,11 @@ impl Notifications {
     /// fleet's, the topics no other subscription holds, and a task that renews both and takes
     /// over topics whose leases lapse.
     async fn subscribe_leased(&self, topics: Vec<Topic>, leasing: Leasing) -> Result<Subscription, Error> {
-        if topics.len() > TOPICS_PER_CHANNEL {
+        let weight: usize = topics.iter().map(Topic::weight).sum();
+        if weight > TOPICS_PER_CHANNEL {
             return Err(Error::build(format!(
-                "a subscription through a fleet holds one channel, at most {TOPICS_PER_CHANNEL} topics (asked for {}): \
-                 subscribe them in parts",
-                topics.len()
+                "a subscription through a fleet holds one channel, at most {TOPICS_PER_CHANNEL} topics (asked for \
+                 {weight}, each part of a combined topic counted): subscribe them in parts"
             )));
         }
         let reservation = self.budget.reserve(1)?;
@@ -219,6 +220,24 @@ impl Notifications {
         let tasks = vec![tokio::spawn(worker.run(channel, socket)), keeper];
         Ok(Subscription { queue, tasks, shared, topics: vec![set], _reservation: reservation })
     }
+}
+
+/// `topics` spread over channels in order, each holding at most [`TOPICS_PER_CHANNEL`] as the
+/// service counts them ([`Topic::weight`]).
+fn by_channel(topics: &[Topic]) -> Vec<&[Topic]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut weight) = (0, 0);
+    for (i, topic) in topics.iter().enumerate() {
+        if weight + topic.weight() > TOPICS_PER_CHANNEL && i > start {
+            chunks.push(&topics[start..i]);
+            (start, weight) = (i, 0);
+        }
+        weight += topic.weight();
+    }
+    if start < topics.len() {
+        chunks.push(&topics[start..]);
+    }
+    chunks
 }
 
 /// The longest one call to a fleet's lease store may take before the listener goes on
@@ -421,5 +440,23 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         // The workers see the consumer gone, remove the subscriptions and close the sockets.
         self.queue.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::UserPart;
+
+    #[test]
+    fn channels_hold_1000_topics_as_the_service_counts_them() {
+        let combined: Vec<Topic> = (0..600)
+            .map(|n| Topic::user_combined(&format!("u{n}"), &[UserPart::Presence, UserPart::RoutingStatus]).unwrap())
+            .collect();
+        let chunks = by_channel(&combined);
+        assert_eq!(chunks.iter().map(|c| c.len()).collect::<Vec<_>>(), [500, 100], "two topics each");
+        let plain: Vec<Topic> = (0..1500).map(|n| Topic::raw(format!("v2.users.u{n}.presence"))).collect();
+        assert_eq!(by_channel(&plain).iter().map(|c| c.len()).collect::<Vec<_>>(), [1000, 500]);
+        assert!(by_channel(&[]).is_empty());
     }
 }

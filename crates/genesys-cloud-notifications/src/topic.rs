@@ -121,6 +121,12 @@ impl Topic {
         &self.0
     }
 
+    /// How many of a channel's topics it takes: one, or one per part of a combined topic (the
+    /// service counts each).
+    pub fn weight(&self) -> usize {
+        self.0.split_once('?').map_or(1, |(_, parts)| parts.split('&').count())
+    }
+
     /// The topic names whose events this subscription brings: itself, or one per part of a
     /// combined user topic.
     pub fn event_topics(&self) -> Vec<String> {

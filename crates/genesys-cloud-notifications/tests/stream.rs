@@ -1015,3 +1015,123 @@ async fn a_socket_silent_during_a_handover_is_a_gap_told_before_the_new_sockets_
     assert!(renewed >= 1, "the socket_closing moved the stream");
     assert!(!gaps_told.is_empty(), "the silent old socket is a gap (events lost: {skipped})");
 }
+
+/// What the API says now of `users` and `queues`, in the reflector's terms.
+async fn truth(
+    api: &Api,
+    users: &[String],
+    queues: &[&str],
+) -> (Vec<(String, genesys_cloud_notifications::UserState)>, Vec<std::collections::BTreeMap<String, bool>>) {
+    use genesys_cloud_notifications::{PresenceState, RoutingState, UserState};
+    let mut states = Vec::new();
+    for user in users {
+        let presence = api.presence().get_user_presences_purecloud(user.clone()).send().await.unwrap();
+        let routing = api.users().get_user_routingstatus(user.clone()).send().await.unwrap();
+        let mut state = UserState::default();
+        state.presence = Some(PresenceState::from(&presence));
+        state.routing = Some(RoutingState::from(&routing));
+        states.push((user.clone(), state));
+    }
+    states.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut members = Vec::new();
+    for queue in queues {
+        let listed = api.routing().get_routing_queue_members(*queue).page_size(100).send().await.unwrap();
+        members.push(
+            listed
+                .entities
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|m| Some((m.id.clone()?, m.joined.unwrap_or(true))))
+                .collect(),
+        );
+    }
+    (states, members)
+}
+
+/// A reflector of 12 users and 2 queues, while the API changes them, the sockets are dropped,
+/// `socket_closing` moves the stream, and a buffer of 2 events drops what a burst brings (the
+/// slow-consumer case): at the end its view equals what the API answers, entity for entity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reflector_equals_the_api_after_drops_handovers_losses_and_changes_meanwhile() {
+    let (mock, _, api) = setup_with_api().await;
+    let transport = Transport::builder()
+        .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
+        .grant(Grant::client_credentials("reflector", "reflector-secret"))
+        .build()
+        .unwrap();
+    let options = Options::default()
+        .buffer(2)
+        .heartbeat(Duration::from_millis(800), Duration::from_millis(400))
+        .backoff(Duration::from_millis(20), Duration::from_millis(200));
+    let listener = Notifications::with_options(Arc::new(transport), options);
+    let mut users = Vec::new();
+    for n in 0..12 {
+        let body = models::CreateUser::default().with(|u| {
+            u.name = Some(format!("Agent {n}"));
+            u.email = Some(format!("agent-{n}@example.com"));
+            u.division_id = Some("mock-division-home".into());
+        });
+        users.push(api.users().post_users(body).send().await.unwrap().id.unwrap());
+    }
+    let queues = ["queue-1", "queue-2"];
+    api.routing().post_routing_queue_members("queue-1", members(&[users[0].as_str()])).send().await.unwrap();
+    let reflector = listener.reflect(users.clone(), queues).await.unwrap();
+    assert_eq!(reflector.users().len(), 12, "filled by the listing");
+    assert_eq!(reflector.get(&users[0]).unwrap().presence.unwrap().system_presence.as_deref(), Some("Available"));
+    assert_eq!(reflector.queue("queue-1").unwrap().len(), 1);
+    let mut changes = reflector.changes();
+
+    let presences = ["mock-presence-busy", "mock-presence-away", "mock-presence-available"];
+    let statuses = ["IDLE", "OFF_QUEUE"];
+    for round in 0..6 {
+        for (n, user) in users.iter().enumerate() {
+            let presence = presences[(n + round) % presences.len()];
+            api.presence()
+                .patch_user_presence(user.clone(), "PURECLOUD", presence_body(presence))
+                .send()
+                .await
+                .unwrap();
+            api.users()
+                .put_user_routingstatus(user.clone(), routing_body(statuses[(n + round) % 2]))
+                .send()
+                .await
+                .unwrap();
+        }
+        let joining = users[round + 1].as_str();
+        api.routing().post_routing_queue_members(queues[round % 2], members(&[joining])).send().await.unwrap();
+        match round {
+            1 => mock.drop_notification_sockets(),
+            3 => mock.send_socket_closing(Duration::from_millis(300)),
+            4 => mock.abort_notification_sockets(),
+            _ => {}
+        }
+    }
+    // Changes made while the last fault heals.
+    api.presence()
+        .patch_user_presence(users[0].clone(), "PURECLOUD", presence_body("mock-presence-busy"))
+        .send()
+        .await
+        .unwrap();
+
+    // The view converges on the API: compared every 100 ms (a hang guard of a minute).
+    let mut last = None;
+    for _ in 0..600 {
+        let (states, members) = truth(&api, &users, &queues).await;
+        let held: Vec<_> = reflector.users();
+        let held_members: Vec<_> = queues.iter().map(|q| reflector.queue(q).unwrap_or_default()).collect();
+        if held == states && held_members == members {
+            last = None;
+            break;
+        }
+        last = Some((held, states));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(last.is_none(), "the view did not converge on the API: {last:?}");
+    // The change stream told of the changes (and of a gap, after the drops).
+    let mut seen = Vec::new();
+    while let Ok(Some(change)) = tokio::time::timeout(Duration::from_millis(200), changes.next()).await {
+        seen.push(change);
+    }
+    assert!(seen.iter().any(|c| matches!(c, genesys_cloud_notifications::Change::User { .. })));
+    assert!(seen.iter().any(|c| matches!(c, genesys_cloud_notifications::Change::Gap { .. })), "{seen:?}");
+}
