@@ -28,6 +28,7 @@ const CORE: &[(&str, &str)] = &[
 const SPEC_CRATE: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("../../crates/genesys-cloud-spec/Cargo.toml")),
     ("src/lib.rs", include_str!("../../crates/genesys-cloud-spec/src/lib.rs")),
+    ("src/jobs.rs", include_str!("../../crates/genesys-cloud-spec/src/jobs.rs")),
 ];
 
 const MODELS_SUPPORT: &str = include_str!("../../crates/genesys-cloud-models/src/support.rs");

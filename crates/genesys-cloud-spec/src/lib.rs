@@ -4,6 +4,8 @@
 //! generated models can be tested against it: a model that drops, renames or mistypes a field
 //! fails the round trip of a sample made here.
 
+pub mod jobs;
+
 use serde_json::{Map, Value};
 use std::fmt;
 

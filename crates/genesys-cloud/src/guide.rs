@@ -9,6 +9,7 @@
 //! - [`notifications`]: typed event streams that heal themselves.
 //! - [`fleet`]: processes of one integration that share a token on Redis.
 //! - [`open_messaging`]: Open Messaging webhooks, verified and typed.
+//! - [`job_shapes`]: every job of the spec, by shape (generated).
 //! - [`mock`]: the local Genesys Cloud the examples and tests run against, and what it keeps.
 //! - [`build`]: Cargo features, the crates, build times and speed.
 
@@ -29,6 +30,9 @@ pub mod fleet {}
 
 #[doc = include_str!("../guide/open_messaging.md")]
 pub mod open_messaging {}
+
+#[doc = include_str!("generated/job_shapes.md")]
+pub mod job_shapes {}
 
 #[doc = include_str!("../guide/mock.md")]
 pub mod mock {}
