@@ -266,6 +266,7 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
                 ("src/generated/job_families.rs".to_owned(), jobs::emit(&doc, &plan, spec)),
                 ("src/generated/modify.rs".to_owned(), modify::emit(&ir, &plan, &operations, spec)),
                 ("src/generated/job_shapes.md".to_owned(), jobs::shapes_md(&doc, spec)),
+                ("src/generated/polled_families.rs".to_owned(), jobs::polled_rs(&doc, spec)),
                 ("benches/floor/models.rs".to_owned(), floor::emit(&ir, spec)?),
             ],
         });

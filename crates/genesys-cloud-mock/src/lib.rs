@@ -46,6 +46,7 @@ mod jobs;
 mod limits;
 mod live;
 mod notify;
+mod polled;
 mod report;
 mod router;
 mod state;
@@ -712,6 +713,14 @@ async fn route(
     }
     if let Some(r) = state.stateful(route, &path_params, &query_pairs, body, &state.owner(headers)) {
         return r;
+    }
+    let base = state.http_base();
+    let polled =
+        state.polled.answer(&state.doc, state.options.seed, state.options.job_delay, &base, route, &path_params);
+    match polled {
+        Some(crate::polled::Answer::Body(value)) => return full(StatusCode::OK, value.to_string()),
+        Some(crate::polled::Answer::NotFound(message)) => return error(StatusCode::NOT_FOUND, "not.found", &message),
+        None => {}
     }
     let Some(pointer) = &route.response else {
         return full(StatusCode::OK, Bytes::new());

@@ -108,6 +108,11 @@ impl Hub {
         }
     }
 
+    /// The `ws://` base of the sockets.
+    pub(crate) fn base(&self) -> String {
+        lock(&self.base).clone()
+    }
+
     pub(crate) fn set_base(&self, ws_base: String) {
         *lock(&self.base) = ws_base;
     }

@@ -145,6 +145,8 @@ pub(crate) struct State {
     live: crate::live::Live,
     /// Open Messaging integrations and their webhooks.
     pub(crate) open_integrations: crate::webhooks::OpenIntegrations,
+    /// The jobs polled by their status.
+    pub(crate) polled: crate::polled::PolledJobs,
 }
 
 /// The bearer token of a request, if it has one.
@@ -163,6 +165,7 @@ fn queue(i: usize) -> Value {
 impl State {
     pub(crate) fn new(doc: Document, options: MockOptions) -> Self {
         let router = Router::new(&doc);
+        let polled = crate::polled::PolledJobs::new(&doc);
         let notifications = crate::notify::Hub::new(options.heartbeat_interval, options.channel_lifetime);
         let mut users = Users::default();
         users.by_id.insert(
@@ -209,6 +212,7 @@ impl State {
             limits: crate::limits::Limits::default(),
             live: crate::live::Live::default(),
             open_integrations: crate::webhooks::OpenIntegrations::default(),
+            polled,
         }
     }
 
@@ -217,6 +221,11 @@ impl State {
     }
 
     /// The ids of the routing queues, in listing order.
+    /// `http://{host}:{port}` of this mock (from the notification hub's `ws://` base).
+    pub(crate) fn http_base(&self) -> String {
+        self.notifications.base().replacen("ws://", "http://", 1)
+    }
+
     pub(crate) fn queue_ids(&self) -> Vec<String> {
         let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
         queues.iter().filter_map(|q| q["id"].as_str().map(str::to_owned)).collect()

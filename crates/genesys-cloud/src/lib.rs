@@ -115,10 +115,12 @@ pub use genesys_cloud_core::{Error, ErrorKind, Response, Result, RetryOverride};
 
 mod export;
 pub mod guide;
+mod job_options;
 #[cfg(feature = "organization")]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
 pub mod limits;
 pub mod modify;
+mod polling;
 
 /// The names of what the client reports through the `metrics` facade crate with the feature
 /// `metrics`: the pacer's, the retry layer's and the token requests'. Install a recorder (a

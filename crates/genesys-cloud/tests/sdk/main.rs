@@ -18,4 +18,5 @@ mod limits;
 mod modify;
 mod open_messaging;
 mod paths;
+mod polled;
 mod secrets;
