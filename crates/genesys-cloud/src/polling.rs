@@ -190,7 +190,14 @@ impl PolledHandle {
                 genesys_cloud_core::error::parse_retry_after(&response.headers, std::time::SystemTime::now());
             let status = response.value;
             let state = status.get(self.family.state_field).and_then(serde_json::Value::as_str).unwrap_or_default();
-            self.progress.send_replace(Some(state.to_owned()));
+            // Followers hear of a state once, when it changes.
+            self.progress.send_if_modified(|held| {
+                let changed = held.as_deref() != Some(state);
+                if changed {
+                    *held = Some(state.to_owned());
+                }
+                changed
+            });
             if self.family.done.contains(&state) {
                 let download_url = self
                     .family
