@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 use genesys_cloud::fleet::Fleet;
 use genesys_cloud::notifications::{topics, ConnectionEvent, Item, Options, Payload};
-use genesys_cloud::Client;
 use genesys_cloud_mock::{MockOptions, MockServer};
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
@@ -172,12 +171,7 @@ async fn a_process_killed_holding_a_topic_is_taken_over_and_nothing_is_lost_outs
 async fn lease_worker() {
     let var = |name: &str| std::env::var(name).expect("started by the channel lease test");
     let fleet = Fleet::redis(&var("LEASE_WORKER_REDIS")).unwrap().with_namespace(var("LEASE_WORKER_NAMESPACE"));
-    let client = Client::builder()
-        .base_url(&var("LEASE_WORKER_MOCK"))
-        .client_credentials("fleet-client", "fleet-secret")
-        .fleet(&fleet)
-        .build()
-        .unwrap();
+    let client = common::client_at(&var("LEASE_WORKER_MOCK"), &fleet);
     let options = Options::default()
         .lease_ttl(Duration::from_millis(1500))
         .heartbeat(Duration::from_millis(800), Duration::from_millis(400))
@@ -211,12 +205,7 @@ async fn past_the_fleets_channels_on_redis_the_error_names_the_holders() {
     let mock = MockServer::start_with(MockOptions::default()).await.unwrap();
     let ns = namespace("channel-budget");
     let fleet = Fleet::redis(&redis.url()).unwrap().with_namespace(&ns);
-    let client = Client::builder()
-        .base_url(&mock.base_url())
-        .client_credentials("fleet-client", "fleet-secret")
-        .fleet(&fleet)
-        .build()
-        .unwrap();
+    let client = common::client_at(&mock.base_url(), &fleet);
     // Another process of the fleet holds 18 places (the scope is the one the client's keys use).
     let scope = format!("genesys:{ns}:{}:fleet-client", mock.base_url().replace("http://", ""));
     let leases = fleet.channel_leases();
@@ -246,12 +235,7 @@ async fn channel_leases_fail_open_while_redis_is_down_and_sort_out_when_it_is_ba
     let url = redis.url();
     let listener = |name: &str| {
         let fleet = Fleet::redis(&url).unwrap().with_namespace(&ns).with_call_limit(Duration::from_millis(200));
-        let client = Client::builder()
-            .base_url(&mock.base_url())
-            .client_credentials("fleet-client", "fleet-secret")
-            .fleet(&fleet)
-            .build()
-            .unwrap();
+        let client = common::client_at(&mock.base_url(), &fleet);
         let options = Options::default().lease_ttl(Duration::from_millis(900));
         client.notification_service_with(options).process_name(name)
     };

@@ -13,12 +13,7 @@ mod common;
 use common::{namespace, Redis};
 
 fn client(mock: &MockServer, fleet: &Fleet) -> Client {
-    Client::builder()
-        .base_url(&mock.base_url())
-        .client_credentials("fleet-client", "fleet-secret")
-        .fleet(fleet)
-        .build()
-        .unwrap()
+    common::client_at(&mock.base_url(), fleet)
 }
 
 /// `calls` concurrent `users/me` calls on each client; every one succeeds.
@@ -165,12 +160,7 @@ async fn fleet_worker() {
         .unwrap()
         .with_namespace(var("FLEET_WORKER_NAMESPACE"))
         .with_client_budget(36, Duration::from_secs(1));
-    let client = Client::builder()
-        .base_url(&var("FLEET_WORKER_MOCK"))
-        .client_credentials("fleet-client", "fleet-secret")
-        .fleet(&fleet)
-        .build()
-        .unwrap();
+    let client = common::client_at(&var("FLEET_WORKER_MOCK"), &fleet);
     let calls = (0..20).map(|_| client.users().get_users_me().send());
     for outcome in futures_util::future::join_all(calls).await {
         outcome.unwrap();

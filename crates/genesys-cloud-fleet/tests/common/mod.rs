@@ -67,3 +67,13 @@ impl Drop for Redis {
 pub fn namespace(test: &str) -> String {
     format!("{test}-{}", std::process::id())
 }
+
+/// A client of the mock at `base_url` on the OAuth client `fleet-client`, through `fleet`.
+pub fn client_at(base_url: &str, fleet: &genesys_cloud::fleet::Fleet) -> genesys_cloud::Client {
+    genesys_cloud::Client::builder()
+        .base_url(base_url)
+        .client_credentials("fleet-client", "fleet-secret")
+        .fleet(fleet)
+        .build()
+        .unwrap()
+}
