@@ -256,8 +256,7 @@ impl View {
                     self.routing(user_id, RoutingState::from(status), true)
                 }
                 ResyncState::QueueMembers { queue_id, members } => {
-                    let now: BTreeMap<String, bool> =
-                        members.iter().filter_map(|m| Some((m.id.clone()?, m.joined.unwrap_or(true)))).collect();
+                    let now = joined(members);
                     self.queues.insert(queue_id.clone(), now.clone());
                     Some(Change::Queue { id: queue_id.clone(), members: now })
                 }
@@ -314,8 +313,7 @@ impl Notifications {
             let fetched =
                 crate::resync::fetch(self.executor.clone(), String::new(), &Fetch::QueueMembers(queue.clone())).await;
             if let Ok(ResyncState::QueueMembers { members, .. }) = fetched.state {
-                let members = members.iter().filter_map(|m| Some((m.id.clone()?, m.joined.unwrap_or(true)))).collect();
-                view.queues.insert(queue.clone(), members);
+                view.queues.insert(queue.clone(), joined(&members));
             } else if let Err(e) = fetched.state {
                 return Err(Error::build(format!("the members of queue {queue}: {e}")));
             }
@@ -325,6 +323,11 @@ impl Notifications {
         let task = tokio::spawn(keep(subscription, view.clone(), changes.clone()));
         Ok(Reflector { view, changes, task })
     }
+}
+
+/// A queue's members as the view keeps them: user id → joined.
+fn joined(members: &[models::QueueMember]) -> BTreeMap<String, bool> {
+    members.iter().filter_map(|m| Some((m.id.clone()?, m.joined.unwrap_or(true)))).collect()
 }
 
 fn topic_error(e: crate::TopicError) -> Error {

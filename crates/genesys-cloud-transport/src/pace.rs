@@ -236,8 +236,7 @@ impl TokenPace {
     }
 
     /// Learns from the headers of the answer to an attempt sent in window `epoch`.
-    fn observe(&self, epoch: u64, headers: &HeaderMap) {
-        let Some(limit) = RateLimitStatus::of(headers) else { return };
+    fn observe(&self, epoch: u64, limit: RateLimitStatus) {
         let mut s = self.lock();
         // The header has whole seconds: a window of 10 s says 10 at its start, at most.
         let reset = Duration::from_secs(limit.reset.as_secs_f64().ceil() as u64);
@@ -546,12 +545,10 @@ impl<F: std::future::Future<Output = Result<Response<Body>, Error>>> std::future
 /// Counts an attempt's outcome and lets its token's pacer learn from the answer.
 fn settle(pacer: &Pacer, permit: Permit, result: &Result<Response<Body>, Error>) {
     pacer.count(result.as_ref().ok().map(|r| r.status()));
-    if let Ok(response) = result {
-        permit.pace.observe(permit.epoch, response.headers());
+    if let Some(limit) = result.as_ref().ok().and_then(|r| RateLimitStatus::of(r.headers())) {
+        permit.pace.observe(permit.epoch, limit);
         if cfg!(feature = "metrics") {
-            if let Some(status) = RateLimitStatus::of(response.headers()) {
-                pacer.report_remaining(&permit.pace.label, status.allowed.saturating_sub(status.count));
-            }
+            pacer.report_remaining(&permit.pace.label, limit.allowed.saturating_sub(limit.count));
         }
     }
 }

@@ -284,10 +284,7 @@ where
         }
         let signature = request.headers().get(SIGNATURE_HEADER).map(|v| v.to_str().map(str::to_owned));
         // A message is handled only once it is read and checked whole.
-        let handled = {
-            let handler = self.handler.clone();
-            move |message: OutboundMessage| handler(message)
-        };
+        let handler = self.handler.clone();
         Box::pin(async move {
             let checked = async {
                 let signature = match signature {
@@ -312,7 +309,7 @@ where
                 }
             };
             let id = message.id().unwrap_or_default().to_owned();
-            Ok(match handled(message).await {
+            Ok(match handler(message).await {
                 Ok(()) => answer(StatusCode::OK, String::new()),
                 Err(e) => {
                     tracing::warn!(id, error = %e, "open messaging webhook: the handler failed; the service will send it again");
