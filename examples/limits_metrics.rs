@@ -32,6 +32,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for _ in 0..25 {
             client.users().get_users_me().send().await?;
         }
+        // Now the client uses the users API too: its limits are read as well.
+        println!("namespaces used: {}", client.namespaces_used().join(", "));
+        for (namespace, key, value) in client.limits().await?.iter().filter(|(n, _, _)| *n != "platform.api") {
+            println!("limit {namespace} {key} {value}");
+        }
         Ok::<_, Box<dyn std::error::Error>>(())
     })?;
 

@@ -581,6 +581,20 @@ impl State {
                 ]);
                 Some(full(StatusCode::OK, json!({"entities": entities}).to_string()))
             }
+            ("GET", "/api/v2/organizations/limits/namespaces/{namespaceName}") => {
+                // Another namespace of the spec: its limits, each listed under it (the mock
+                // enforces none of them, and names one); an unknown namespace is not found.
+                let namespace = param("namespaceName")?;
+                let known =
+                    self.doc.root().pointer("/definitions/Limit/properties/namespace/enum").and_then(Value::as_array);
+                Some(match known.is_some_and(|names| names.iter().any(|n| n.as_str() == Some(namespace.as_str()))) {
+                    true => {
+                        let entity = json!({"namespace": namespace, "key": "mock.requests.per.minute", "value": 1000});
+                        full(StatusCode::OK, json!({"entities": [entity]}).to_string())
+                    }
+                    false => error(StatusCode::NOT_FOUND, "not.found", &format!("no limit namespace {namespace}")),
+                })
+            }
             ("POST", "/api/v2/conversations/messaging/integrations/open") => {
                 let id = format!("mock-open-{:06}", self.next());
                 Some(match self.open_integrations.create(id, body) {

@@ -48,6 +48,9 @@ struct Shared {
     /// The login host (and port) and the client id of client-credentials tokens: what a
     /// fleet's keys name.
     oauth_client: Option<String>,
+    /// The path templates of the operations called so far: at most one entry per operation
+    /// of the spec, so it stays small.
+    used: std::sync::RwLock<std::collections::BTreeSet<&'static str>>,
     /// The transport's listener on that configuration: removed with the last clone.
     _listening: Option<Listening>,
 }
@@ -81,6 +84,7 @@ impl Executor for Transport {
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
         let options = (!options.is_empty()).then_some(options);
+        self.note_use(meta.path_template);
         request.extensions_mut().insert(CallContext::new(Some(meta), options));
         self.execute(request)
     }
@@ -147,6 +151,22 @@ impl Transport {
     /// shared.
     pub fn fleet_key_prefix(&self, namespace: &str) -> Option<String> {
         self.shared.oauth_client.as_ref().map(|client| format!("genesys:{namespace}:{client}"))
+    }
+
+    /// The path templates (`/api/v2/users/{userId}`) of the spec's operations this transport
+    /// and its clones have called, sorted: what the client uses, for reading its limits.
+    pub fn operations_used(&self) -> Vec<&'static str> {
+        // A poisoned lock still holds a valid set: the insert cannot leave it half done.
+        let used = self.shared.used.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        used.iter().copied().collect()
+    }
+
+    /// Records a call of the operation at `template`; a read lock only once it is known.
+    fn note_use(&self, template: &'static str) {
+        let known = self.shared.used.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains(template);
+        if !known {
+            self.shared.used.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(template);
+        }
     }
 }
 
@@ -528,6 +548,7 @@ impl TransportBuilder {
                         logs: logs.clone(),
                         config: None,
                         oauth_client: None,
+                        used: Default::default(),
                         _listening: None,
                     }),
                 });
@@ -622,6 +643,7 @@ impl TransportBuilder {
             logs,
             config: self.config,
             oauth_client: auth_client.as_ref().map(|id| oauth_client(endpoint.login.authority().as_str(), id)),
+            used: Default::default(),
             _listening: listening,
         };
         Ok(Transport { calls, shared: Arc::new(shared) })

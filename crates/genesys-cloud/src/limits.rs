@@ -51,10 +51,22 @@ impl OrgLimits {
 }
 
 impl Client {
-    /// The org's effective limits in `platform.api`, the namespace of the rates every call
-    /// of the client is under (per token, per OAuth client).
+    /// The org's effective limits in the namespaces this client uses: `platform.api`, the
+    /// namespace of the rates every call is under (per token, per OAuth client), and the
+    /// namespace of each API it has called so far ([`namespaces_used`](Self::namespaces_used)),
+    /// one call each. Call it again later to cover APIs called since.
     pub async fn limits(&self) -> Result<OrgLimits> {
-        self.limits_in(&[PLATFORM_API]).await
+        self.limits_in(&self.namespaces_used()).await
+    }
+
+    /// The limit namespaces of the APIs this client has called so far, sorted, with
+    /// `platform.api` always among them. A namespace belongs to a call when it names the
+    /// call's path with its dots taken out: its first segment (`routing`, `users`), that
+    /// segment in the singular (`conversations` → `conversation`), or its first two
+    /// (`workforcemanagement/adherence` → `workforce.management.adherence`). Namespaces no
+    /// path names this way are read with [`limits_in`](Self::limits_in).
+    pub fn namespaces_used(&self) -> Vec<&'static str> {
+        namespaces_of(&self.inner.transport.operations_used())
     }
 
     /// The org's effective limits in each of `namespaces` (`analytics`, `routing`, `users`, …:
@@ -84,5 +96,55 @@ impl Client {
             }
             _ => false,
         }
+    }
+}
+
+/// The spec's limit namespaces (`Limit.namespace`) the paths in `templates` name, with
+/// `platform.api`; see [`Client::namespaces_used`].
+fn namespaces_of(templates: &[&str]) -> Vec<&'static str> {
+    let mut names = std::collections::BTreeSet::from([PLATFORM_API]);
+    for template in templates {
+        let mut segments = template.trim_start_matches("/api/v2/").split('/');
+        let first = segments.next().unwrap_or_default();
+        let second = segments.next().filter(|s| !s.starts_with('{')).unwrap_or_default();
+        let singular = first.strip_suffix('s').unwrap_or(first);
+        let said = [first.to_owned(), singular.to_owned(), format!("{first}{second}"), format!("{singular}{second}")];
+        for namespace in genesys_cloud_models::LimitNamespace::VALUES {
+            let flat = namespace.replace('.', "");
+            if said.contains(&flat) {
+                names.insert(namespace);
+            }
+        }
+    }
+    names.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::namespaces_of;
+
+    #[test]
+    fn paths_name_their_namespaces() {
+        let used = namespaces_of(&[
+            "/api/v2/users/{userId}",
+            "/api/v2/routing/queues",
+            "/api/v2/conversations/{conversationId}",
+            "/api/v2/workforcemanagement/adherence",
+            "/api/v2/analytics/conversations/details/query",
+            "/api/v2/flows",
+        ]);
+        assert_eq!(
+            used,
+            [
+                "analytics",
+                "conversation",
+                "platform.api",
+                "routing",
+                "users",
+                "workforce.management",
+                "workforce.management.adherence"
+            ]
+        );
+        assert_eq!(namespaces_of(&[]), ["platform.api"]);
     }
 }
