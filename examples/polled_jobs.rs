@@ -1,7 +1,7 @@
 //! Jobs polled by their status: exports a data table (a job whose status ends with a download
-//! link) and validates the flows (a job whose status is the outcome), against the mock (which
-//! runs both lifecycles from the spec), printing each state as the poller reads it, then the
-//! outcome. `jobs::polled` has a constant for every job of the spec whose status says when it
+//! link), validates the flows (a job whose status is the outcome) and queries work items (a job
+//! whose results are one document, read when it is done), against the mock (which runs these
+//! lifecycles from the spec), printing each state as the poller reads it, then the outcome. `jobs::polled` has a constant for every job of the spec whose status says when it
 //! is done (80); the guide's `job_shapes` page lists them by shape.
 //!
 //! `cargo run -p genesys-cloud-examples --example polled_jobs`
@@ -35,8 +35,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("export {} {} after {} polls: {}", done.id, done.state, done.polls, done.download_url.unwrap_or_default());
 
     let flows = serde_json::json!({"flows": [{"flow": {"id": "example-flow"}}]});
-    let validate = client.polled_job(&polled::FLOWS_VALIDATE).options(options).submit(&flows).await?;
+    let validate = client.polled_job(&polled::FLOWS_VALIDATE).options(options.clone()).submit(&flows).await?;
     let done = validate.wait().await?;
     println!("validation {} {} after {} polls", done.id, done.state, done.polls);
+
+    let query = serde_json::json!({"filters": [{"name": "workbinId", "operator": "EQ", "values": ["example-bin"]}]});
+    let workitems = client.polled_job(&polled::TASKMANAGEMENT_WORKITEMS_QUERY).options(options).submit(&query).await?;
+    let done = workitems.wait().await?;
+    // Typed with the model its constant names: `results_as::<models::WorkitemPagedEntityListing>()`
+    // (with the `task-management` feature).
+    let results: serde_json::Value = done.results_as()?;
+    let found = results["entities"].as_array().map_or(0, Vec::len);
+    println!("work item query {} {} after {} polls: {found} work items", done.id, done.state, done.polls);
     Ok(())
 }

@@ -141,11 +141,11 @@ pub fn shapes_md(doc: &Document, spec_display: &str) -> String {
     );
     let _ = writeln!(
         s,
-        "# The spec's jobs, by shape\n\nThe spec has {job_paths} paths under a `/jobs` segment: {} kinds of job started with a\n`POST …/jobs`, and the paths that read, page and cancel them. Each kind, by how its outcome\nis read (the state values are the spec's; the SDK reads the ones it lists under *done* as the\nend, and the ones under *failed* as a failed job). Every kind whose status says when it is\ndone has a constant in `jobs::polled`: `client.polled_job(&jobs::polled::FLOWS_EXPORT)\n.submit(&body).await?.wait().await?` polls it with backoff and the answers' `Retry-After`,\nfollows its state (`progress()`), cancels it when asked (`cancel()`, where the kind can be\ncancelled) and gives its final status (typed with `status_as`) and download link:\n",
+        "# The spec's jobs, by shape\n\nThe spec has {job_paths} paths under a `/jobs` segment: {} kinds of job started with a\n`POST …/jobs`, and the paths that read, page and cancel them. Each kind, by how its outcome\nis read (the state values are the spec's; the SDK reads the ones it lists under *done* as the\nend, and the ones under *failed* as a failed job). Every kind whose status says when it is\ndone has a constant in `jobs::polled`: `client.polled_job(&jobs::polled::FLOWS_EXPORT)\n.submit(&body).await?.wait().await?` polls it with backoff and the answers' `Retry-After`,\nfollows its state (`progress()`), cancels it when asked (`cancel()`, where the kind can be\ncancelled) and gives its final status (typed with `status_as`), its download link, and its\nresults when they are one document (typed with `results_as`; paged results are\n`client.jobs(…)`'s):\n",
         all.len()
     );
     s.push_str(
-        "| shape | kinds | cancellable | polled by `client.polled_job(…)` | typed results by `client.jobs(…)` |\n|---|---:|---:|---:|---:|\n",
+        "| shape | kinds | cancellable | polled by `client.polled_job(…)` | result pages by `client.jobs(…)` | results read by the poller |\n|---|---:|---:|---:|---:|---:|\n",
     );
     for shape in JobShape::ALL {
         let of: Vec<_> = all.iter().filter(|f| f.shape == shape).collect();
@@ -156,9 +156,11 @@ pub fn shapes_md(doc: &Document, spec_display: &str) -> String {
                 f.state_field.is_some() && matches!(shape, JobShape::Results | JobShape::DownloadUrl | JobShape::Status)
             })
             .count();
+        let read =
+            of.iter().filter(|f| f.state_field.is_some() && f.results_model.is_some() && !f.results_paged).count();
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {polled} | {typed} |",
+            "| {} | {} | {} | {polled} | {typed} | {read} |",
             shape.describe(),
             of.len(),
             of.iter().filter(|f| f.cancel).count(),
@@ -170,7 +172,9 @@ pub fn shapes_md(doc: &Document, spec_display: &str) -> String {
             continue;
         }
         let _ = writeln!(s, "\n## {} ({})\n", shape.describe(), of.len());
-        s.push_str("| submit | status model | state: done / failed | link | cancel |\n|---|---|---|---|---|\n");
+        s.push_str(
+            "| submit | status model | state: done / failed | link or results | cancel |\n|---|---|---|---|---|\n",
+        );
         for f in of {
             let states = match &f.state_field {
                 Some(field) => format!("`{field}`: {} / {}", f.succeeded.join(", "), f.failed.join(", ")),
@@ -183,7 +187,12 @@ pub fn shapes_md(doc: &Document, spec_display: &str) -> String {
                 if analytics.contains(&f.submit) { " (`jobs`)" } else { "" },
                 f.status_model.as_deref().map_or("–".into(), |m| format!("`{m}`")),
                 states,
-                f.url_field.as_deref().map_or("–".into(), |u| format!("`{u}`")),
+                match (&f.url_field, &f.results_model, f.results_paged) {
+                    (Some(u), _, _) => format!("`{u}`"),
+                    (None, Some(m), false) => format!("`{m}`"),
+                    (None, Some(m), true) => format!("`{m}` pages"),
+                    _ => "–".into(),
+                },
                 if f.cancel { "yes" } else { "–" },
             );
         }
@@ -226,9 +235,21 @@ pub fn polled_rs(doc: &Document, spec_display: &str) -> String {
             _ => "Status",
         };
         let param = status.rsplit('/').next().unwrap_or_default().trim_matches(|c| c == '{' || c == '}');
+        // Results of one document are read at the end of the wait; paged ones (the analytics
+        // jobs') are `client.jobs(…)`'s.
+        let (results, results_doc) = match (&f.results_model, f.results_paged) {
+            (Some(model), false) => (
+                format!("Some(\"{status}/results\")"),
+                format!("\n///\n/// Its results are read when it is done: `outcome.results_as::<models::{model}>()`."),
+            ),
+            (_, true) => {
+                ("None".to_owned(), "\n///\n/// Its result pages are read typed by `client.jobs(…)`.".to_owned())
+            }
+            _ => ("None".to_owned(), String::new()),
+        };
         let _ = writeln!(
             s,
-            "\n/// `POST {}`, polled at `GET {status}` ({}; tag `{}`).\npub const {name}: PolledFamily = PolledFamily {{\n    submit: {:?},\n    status: {status:?},\n    id_param: {param:?},\n    state_field: {state:?},\n    done: &[{}],\n    failed: &[{}],\n    url_field: {},\n    cancel: {},\n    shape: PolledShape::{shape},\n}};",
+            "\n/// `POST {}`, polled at `GET {status}` ({}; tag `{}`).{results_doc}\npub const {name}: PolledFamily = PolledFamily {{\n    submit: {:?},\n    status: {status:?},\n    id_param: {param:?},\n    state_field: {state:?},\n    done: &[{}],\n    failed: &[{}],\n    url_field: {},\n    results: {results},\n    cancel: {},\n    shape: PolledShape::{shape},\n}};",
             f.submit,
             f.status_model.as_deref().unwrap_or("?"),
             f.tag,

@@ -720,6 +720,9 @@ async fn route(
     match polled {
         Some(crate::polled::Answer::Body(value)) => return full(StatusCode::OK, value.to_string()),
         Some(crate::polled::Answer::NotFound(message)) => return error(StatusCode::NOT_FOUND, "not.found", &message),
+        Some(crate::polled::Answer::NotReady(message)) => {
+            return error(StatusCode::BAD_REQUEST, "bad.request", &message)
+        }
         None => {}
     }
     let Some(pointer) = &route.response else {

@@ -2,6 +2,8 @@
 //! (`crate::jobs`): a `POST …/jobs` answers an id; the status (`GET …/jobs/{id}`) says a
 //! running state for the first half of [`MockOptions::job_delay`](crate::MockOptions::job_delay),
 //! then a done state, with a download link where the family has one; `DELETE` on it cancels.
+//! Results of one document (`…/jobs/{id}/results`) are answered once the job is done, and
+//! refused before.
 //! The kinds and their states come from the spec (`genesys_cloud_spec::jobs`).
 
 use crate::notify::lock;
@@ -33,13 +35,20 @@ pub(crate) enum Answer {
     Body(Value),
     /// No such job: a 404.
     NotFound(String),
+    /// Results asked for before the job is done: a 400.
+    NotReady(String),
 }
 
 impl PolledJobs {
     pub(crate) fn new(doc: &Document) -> Self {
         let families = job_families(doc)
             .into_iter()
-            .filter(|f| matches!(f.shape, JobShape::DownloadUrl | JobShape::Status) && f.status.is_some())
+            .filter(|f| match f.shape {
+                JobShape::DownloadUrl | JobShape::Status => f.status.is_some(),
+                // Paged results are the analytics jobs' (`crate::jobs`).
+                JobShape::Results => f.status.is_some() && f.state_field.is_some() && !f.results_paged,
+                _ => false,
+            })
             .collect();
         Self { families, jobs: Mutex::default(), next: std::sync::atomic::AtomicU64::new(1) }
     }
@@ -103,14 +112,31 @@ impl PolledJobs {
             }
             return Some(Answer::Body(body));
         }
-        let family = self.families.iter().position(|f| f.status.as_deref() == Some(route.template.as_str()))?;
+        let template = route.template.as_str();
+        let (template, results) = match template.strip_suffix("/results") {
+            Some(status) if route.method == "GET" => (status, true),
+            _ => (template, false),
+        };
+        let family = self.families.iter().position(|f| f.status.as_deref() == Some(template))?;
         let f = &self.families[family];
+        if results && f.results_model.is_none() {
+            return None;
+        }
         let param = f.status.as_deref()?.rsplit('/').next()?.trim_matches(|c| c == '{' || c == '}');
         let id = params.iter().find(|(k, _)| k == param).map(|(_, v)| v.clone())?;
         let mut jobs = lock(&self.jobs);
         let Some(job) = jobs.get_mut(&id).filter(|j| j.family == family) else {
             return Some(Answer::NotFound(format!("no job {id}")));
         };
+        let done = job.submitted.elapsed() >= delay / 2;
+        if results {
+            return Some(match (done, job.cancelled) {
+                (true, false) => Answer::Body(
+                    f.results_model.as_deref().and_then(|m| sampler.definition(m)).unwrap_or_else(|| json!({})),
+                ),
+                _ => Answer::NotReady(format!("job {id} is not done: its results are not ready")),
+            });
+        }
         match route.method.as_str() {
             "DELETE" => {
                 job.cancelled = true;
@@ -121,7 +147,6 @@ impl PolledJobs {
                     f.status_model.as_deref().and_then(|m| sampler.definition(m)).unwrap_or_else(|| json!({}));
                 body["id"] = json!(id);
                 let field = f.state_field.clone()?;
-                let done = job.submitted.elapsed() >= delay / 2;
                 let state = if job.cancelled {
                     f.failed
                         .iter()

@@ -57,6 +57,11 @@ pub struct JobFamily {
     pub url_field: Option<String>,
     /// Whether the job can be cancelled (`DELETE` on its status).
     pub cancel: bool,
+    /// The model of the results (`…/jobs/{id}/results`), for [`JobShape::Results`].
+    pub results_model: Option<String>,
+    /// Whether the results come in pages named by a `cursor` (the analytics jobs'); the
+    /// others are one document.
+    pub results_paged: bool,
     /// The submit's tag.
     pub tag: String,
 }
@@ -126,6 +131,8 @@ pub fn job_families(doc: &Document) -> Vec<JobFamily> {
                 failed: Vec::new(),
                 url_field: None,
                 cancel: false,
+                results_model: None,
+                results_paged: false,
                 tag,
             });
             continue;
@@ -156,7 +163,11 @@ pub fn job_families(doc: &Document) -> Vec<JobFamily> {
                 .find(|f| p.contains_key(*f))
                 .map(str::to_owned)
         });
-        let results = paths.contains_key(&format!("{status_path}/results"));
+        let results_get = paths.get(&format!("{status_path}/results")).and_then(|r| r.get("get"));
+        let results = results_get.is_some();
+        let results_paged = results_get
+            .and_then(|op| op.get("parameters")?.as_array())
+            .is_some_and(|ps| ps.iter().any(|p| p.get("name").and_then(Value::as_str) == Some("cursor")));
         // A state with no value that means done is no state to wait on.
         let waitable = values.iter().any(|v| succeeded(v));
         let shape = match (results, &url_field, waitable) {
@@ -175,6 +186,8 @@ pub fn job_families(doc: &Document) -> Vec<JobFamily> {
             failed: values.iter().filter(|v| failed(v)).cloned().collect(),
             url_field: url_field.filter(|_| shape == JobShape::DownloadUrl),
             cancel: status_item.get("delete").is_some(),
+            results_model: results_get.and_then(answer_model).map(str::to_owned),
+            results_paged,
             tag,
         });
     }
@@ -197,5 +210,27 @@ mod tests {
         for v in ["QUEUED", "Running", "InProgress", "Processing", "Registered", "WaitingForUpload", "READY"] {
             assert!(!failed(v) && !succeeded(v), "{v}");
         }
+    }
+
+    #[test]
+    fn results_of_one_document_are_told_from_paged_ones() {
+        let state = serde_json::json!({"properties": {"state": {"type": "string", "enum": ["Running", "Succeeded", "Failed"]}}});
+        let answer = |model: &str| serde_json::json!({"200": {"schema": {"$ref": format!("#/definitions/{model}")}}});
+        let doc = Document::from_value(serde_json::json!({
+            "swagger": "2.0",
+            "paths": {
+                "/api/v2/a/jobs": {"post": {"tags": ["A"], "responses": answer("Status")}},
+                "/api/v2/a/jobs/{jobId}": {"get": {"responses": answer("Status")}},
+                "/api/v2/a/jobs/{jobId}/results": {"get": {"parameters": [{"name": "cursor", "in": "query"}], "responses": answer("Page")}},
+                "/api/v2/b/jobs": {"post": {"tags": ["B"], "responses": answer("Status")}},
+                "/api/v2/b/jobs/{jobId}": {"get": {"responses": answer("Status")}},
+                "/api/v2/b/jobs/{jobId}/results": {"get": {"responses": answer("Listing")}},
+            },
+            "definitions": {"Status": state, "Page": {}, "Listing": {}},
+        }))
+        .unwrap();
+        let families = job_families(&doc);
+        let read: Vec<_> = families.iter().map(|f| (f.shape, f.results_model.as_deref(), f.results_paged)).collect();
+        assert_eq!(read, [(JobShape::Results, Some("Page"), true), (JobShape::Results, Some("Listing"), false)]);
     }
 }

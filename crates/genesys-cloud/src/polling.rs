@@ -37,6 +37,9 @@ pub struct PolledFamily {
     pub failed: &'static [&'static str],
     /// The status's field with the download link, for [`PolledShape::DownloadUrl`].
     pub url_field: Option<&'static str>,
+    /// The path template of the results when they are one document (`…/jobs/{jobId}/results`),
+    /// read when the job is done. Paged results (the analytics jobs') are `client.jobs(…)`'s.
+    pub results: Option<&'static str>,
     /// Whether `DELETE` on the status cancels the job.
     pub cancel: bool,
     /// How its outcome is read.
@@ -66,6 +69,9 @@ pub struct PolledOutcome {
     pub status: serde_json::Value,
     /// The download link, for [`PolledShape::DownloadUrl`].
     pub download_url: Option<String>,
+    /// The results, as the API answered them, when the family's are one document (read them
+    /// typed with [`results_as`](Self::results_as)).
+    pub results: Option<serde_json::Value>,
     /// How many status polls it took.
     pub polls: u32,
 }
@@ -75,6 +81,20 @@ impl PolledOutcome {
     pub fn status_as<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_value(self.status.clone())
             .map_err(|e| Error::new(ErrorKind::Decode, format!("the status of job {}: {e}", self.id)))
+    }
+
+    /// The results as the family's results model (`models::WorkitemPagedEntityListing`, …; each
+    /// constant of `jobs::polled` names its own). An error when the family has no results of
+    /// one document.
+    pub fn results_as<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        let results = self.results.clone().ok_or_else(|| {
+            Error::build(format!(
+                "job {} has no results of one document: read its pages with `client.jobs(…)`",
+                self.id
+            ))
+        })?;
+        serde_json::from_value(results)
+            .map_err(|e| Error::new(ErrorKind::Decode, format!("the results of job {}: {e}", self.id)))
     }
 }
 
@@ -205,7 +225,21 @@ impl PolledHandle {
                     .and_then(|f| status.get(f))
                     .and_then(serde_json::Value::as_str)
                     .map(str::to_owned);
-                return Ok(PolledOutcome { id: self.id, state: state.to_owned(), status, download_url, polls });
+                let results = match self.family.results {
+                    Some(_) => {
+                        let path = format!("{}/results", self.status_path);
+                        Some(self.client.raw().request(Method::GET, path).send_json::<serde_json::Value>().await?)
+                    }
+                    None => None,
+                };
+                return Ok(PolledOutcome {
+                    id: self.id,
+                    state: state.to_owned(),
+                    status,
+                    download_url,
+                    results,
+                    polls,
+                });
             }
             if self.family.failed.contains(&state) {
                 return Err(Error::new(ErrorKind::JobFailed, format!("job {} ended {state}", self.id)));

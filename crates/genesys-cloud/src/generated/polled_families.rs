@@ -4,6 +4,8 @@
 use crate::polling::{PolledFamily, PolledShape};
 
 /// `POST /api/v2/analytics/actions/aggregates/jobs`, polled at `GET /api/v2/analytics/actions/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_ACTIONS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/actions/aggregates/jobs",
     status: "/api/v2/analytics/actions/aggregates/jobs/{jobId}",
@@ -12,11 +14,14 @@ pub const ANALYTICS_ACTIONS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/agentcopilots/aggregates/jobs`, polled at `GET /api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_AGENTCOPILOTS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/agentcopilots/aggregates/jobs",
     status: "/api/v2/analytics/agentcopilots/aggregates/jobs/{jobId}",
@@ -25,11 +30,14 @@ pub const ANALYTICS_AGENTCOPILOTS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/agentutilizations/aggregates/jobs`, polled at `GET /api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_AGENTUTILIZATIONS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/agentutilizations/aggregates/jobs",
     status: "/api/v2/analytics/agentutilizations/aggregates/jobs/{jobId}",
@@ -38,11 +46,14 @@ pub const ANALYTICS_AGENTUTILIZATIONS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/bots/aggregates/jobs`, polled at `GET /api/v2/analytics/bots/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_BOTS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/bots/aggregates/jobs",
     status: "/api/v2/analytics/bots/aggregates/jobs/{jobId}",
@@ -51,11 +62,14 @@ pub const ANALYTICS_BOTS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/casemanagement/aggregates/jobs`, polled at `GET /api/v2/analytics/casemanagement/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_CASEMANAGEMENT_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/casemanagement/aggregates/jobs",
     status: "/api/v2/analytics/casemanagement/aggregates/jobs/{jobId}",
@@ -64,11 +78,14 @@ pub const ANALYTICS_CASEMANAGEMENT_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/conversations/aggregates/jobs`, polled at `GET /api/v2/analytics/conversations/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_CONVERSATIONS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/conversations/aggregates/jobs",
     status: "/api/v2/analytics/conversations/aggregates/jobs/{jobId}",
@@ -77,11 +94,14 @@ pub const ANALYTICS_CONVERSATIONS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/conversations/details/jobs`, polled at `GET /api/v2/analytics/conversations/details/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_CONVERSATIONS_DETAILS: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/conversations/details/jobs",
     status: "/api/v2/analytics/conversations/details/jobs/{jobId}",
@@ -90,11 +110,14 @@ pub const ANALYTICS_CONVERSATIONS_DETAILS: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/copilots/aggregates/jobs`, polled at `GET /api/v2/analytics/copilots/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_COPILOTS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/copilots/aggregates/jobs",
     status: "/api/v2/analytics/copilots/aggregates/jobs/{jobId}",
@@ -103,11 +126,14 @@ pub const ANALYTICS_COPILOTS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/evaluations/aggregates/jobs`, polled at `GET /api/v2/analytics/evaluations/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_EVALUATIONS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/evaluations/aggregates/jobs",
     status: "/api/v2/analytics/evaluations/aggregates/jobs/{jobId}",
@@ -116,11 +142,14 @@ pub const ANALYTICS_EVALUATIONS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/flowexecutions/aggregates/jobs`, polled at `GET /api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_FLOWEXECUTIONS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/flowexecutions/aggregates/jobs",
     status: "/api/v2/analytics/flowexecutions/aggregates/jobs/{jobId}",
@@ -129,11 +158,14 @@ pub const ANALYTICS_FLOWEXECUTIONS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/flows/aggregates/jobs`, polled at `GET /api/v2/analytics/flows/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_FLOWS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/flows/aggregates/jobs",
     status: "/api/v2/analytics/flows/aggregates/jobs/{jobId}",
@@ -142,11 +174,14 @@ pub const ANALYTICS_FLOWS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/journeys/aggregates/jobs`, polled at `GET /api/v2/analytics/journeys/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_JOURNEYS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/journeys/aggregates/jobs",
     status: "/api/v2/analytics/journeys/aggregates/jobs/{jobId}",
@@ -155,11 +190,14 @@ pub const ANALYTICS_JOURNEYS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/knowledge/aggregates/jobs`, polled at `GET /api/v2/analytics/knowledge/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_KNOWLEDGE_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/knowledge/aggregates/jobs",
     status: "/api/v2/analytics/knowledge/aggregates/jobs/{jobId}",
@@ -168,11 +206,14 @@ pub const ANALYTICS_KNOWLEDGE_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/resolutions/aggregates/jobs`, polled at `GET /api/v2/analytics/resolutions/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_RESOLUTIONS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/resolutions/aggregates/jobs",
     status: "/api/v2/analytics/resolutions/aggregates/jobs/{jobId}",
@@ -181,11 +222,14 @@ pub const ANALYTICS_RESOLUTIONS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/summaries/aggregates/jobs`, polled at `GET /api/v2/analytics/summaries/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_SUMMARIES_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/summaries/aggregates/jobs",
     status: "/api/v2/analytics/summaries/aggregates/jobs/{jobId}",
@@ -194,11 +238,14 @@ pub const ANALYTICS_SUMMARIES_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/surveys/aggregates/jobs`, polled at `GET /api/v2/analytics/surveys/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_SURVEYS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/surveys/aggregates/jobs",
     status: "/api/v2/analytics/surveys/aggregates/jobs/{jobId}",
@@ -207,11 +254,14 @@ pub const ANALYTICS_SURVEYS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/taskmanagement/aggregates/jobs`, polled at `GET /api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_TASKMANAGEMENT_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/taskmanagement/aggregates/jobs",
     status: "/api/v2/analytics/taskmanagement/aggregates/jobs/{jobId}",
@@ -220,11 +270,14 @@ pub const ANALYTICS_TASKMANAGEMENT_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/transcripts/aggregates/jobs`, polled at `GET /api/v2/analytics/transcripts/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_TRANSCRIPTS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/transcripts/aggregates/jobs",
     status: "/api/v2/analytics/transcripts/aggregates/jobs/{jobId}",
@@ -233,11 +286,14 @@ pub const ANALYTICS_TRANSCRIPTS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/users/aggregates/jobs`, polled at `GET /api/v2/analytics/users/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_USERS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/users/aggregates/jobs",
     status: "/api/v2/analytics/users/aggregates/jobs/{jobId}",
@@ -246,11 +302,14 @@ pub const ANALYTICS_USERS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/analytics/users/details/jobs`, polled at `GET /api/v2/analytics/users/details/jobs/{jobId}` (AsyncQueryStatus; tag `Analytics`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const ANALYTICS_USERS_DETAILS: PolledFamily = PolledFamily {
     submit: "/api/v2/analytics/users/details/jobs",
     status: "/api/v2/analytics/users/details/jobs/{jobId}",
@@ -259,11 +318,14 @@ pub const ANALYTICS_USERS_DETAILS: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/casemanagement/cases/query/jobs`, polled at `GET /api/v2/casemanagement/cases/query/jobs/{jobId}` (CaseQueryJobResponse; tag `Case Management`).
+///
+/// Its results are read when it is done: `outcome.results_as::<models::CaseQueryJobResultsResponse>()`.
 pub const CASEMANAGEMENT_CASES_QUERY: PolledFamily = PolledFamily {
     submit: "/api/v2/casemanagement/cases/query/jobs",
     status: "/api/v2/casemanagement/cases/query/jobs/{jobId}",
@@ -272,11 +334,14 @@ pub const CASEMANAGEMENT_CASES_QUERY: PolledFamily = PolledFamily {
     done: &["Succeeded"],
     failed: &["Failed"],
     url_field: None,
+    results: Some("/api/v2/casemanagement/cases/query/jobs/{jobId}/results"),
     cancel: false,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs`, polled at `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}` (AsyncJob; tag `Integrations`).
+///
+/// Its results are read when it is done: `outcome.results_as::<models::NuanceBotEntityListing>()`.
 pub const INTEGRATIONS_SPEECH_NUANCE_BOTS: PolledFamily = PolledFamily {
     submit: "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs",
     status: "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}",
@@ -285,11 +350,14 @@ pub const INTEGRATIONS_SPEECH_NUANCE_BOTS: PolledFamily = PolledFamily {
     done: &["Completed"],
     failed: &["Failed", "Cancelled"],
     url_field: None,
+    results: Some("/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/jobs/{jobId}/results"),
     cancel: false,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs`, polled at `GET /api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}` (AsyncJob; tag `Integrations`).
+///
+/// Its results are read when it is done: `outcome.results_as::<models::NuanceBot>()`.
 pub const INTEGRATIONS_SPEECH_NUANCE_BOTS_BY_NUANCE_INTEGRATION_ID_BOT_ID: PolledFamily = PolledFamily {
     submit: "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs",
     status: "/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}",
@@ -298,11 +366,14 @@ pub const INTEGRATIONS_SPEECH_NUANCE_BOTS_BY_NUANCE_INTEGRATION_ID_BOT_ID: Polle
     done: &["Completed"],
     failed: &["Failed", "Cancelled"],
     url_field: None,
+    results: Some("/api/v2/integrations/speech/nuance/{nuanceIntegrationId}/bots/{botId}/jobs/{jobId}/results"),
     cancel: false,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/journey/outcomes/attributions/jobs`, polled at `GET /api/v2/journey/outcomes/attributions/jobs/{jobId}` (OutcomeAttributionJobStateResponse; tag `Journey`).
+///
+/// Its results are read when it is done: `outcome.results_as::<models::OutcomeAttributionResponseListing>()`.
 pub const JOURNEY_OUTCOMES_ATTRIBUTIONS: PolledFamily = PolledFamily {
     submit: "/api/v2/journey/outcomes/attributions/jobs",
     status: "/api/v2/journey/outcomes/attributions/jobs/{jobId}",
@@ -311,11 +382,14 @@ pub const JOURNEY_OUTCOMES_ATTRIBUTIONS: PolledFamily = PolledFamily {
     done: &["Completed"],
     failed: &["CompletedWithErrors", "Failed"],
     url_field: None,
+    results: Some("/api/v2/journey/outcomes/attributions/jobs/{jobId}/results"),
     cancel: false,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/socialmedia/analytics/aggregates/jobs`, polled at `GET /api/v2/socialmedia/analytics/aggregates/jobs/{jobId}` (AsyncQueryStatus; tag `Social Media`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const SOCIALMEDIA_ANALYTICS_AGGREGATES: PolledFamily = PolledFamily {
     submit: "/api/v2/socialmedia/analytics/aggregates/jobs",
     status: "/api/v2/socialmedia/analytics/aggregates/jobs/{jobId}",
@@ -324,11 +398,14 @@ pub const SOCIALMEDIA_ANALYTICS_AGGREGATES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/socialmedia/analytics/messages/jobs`, polled at `GET /api/v2/socialmedia/analytics/messages/jobs/{jobId}` (AsyncQueryStatus; tag `Social Media`).
+///
+/// Its result pages are read typed by `client.jobs(…)`.
 pub const SOCIALMEDIA_ANALYTICS_MESSAGES: PolledFamily = PolledFamily {
     submit: "/api/v2/socialmedia/analytics/messages/jobs",
     status: "/api/v2/socialmedia/analytics/messages/jobs/{jobId}",
@@ -337,11 +414,14 @@ pub const SOCIALMEDIA_ANALYTICS_MESSAGES: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["FAILED", "CANCELLED", "EXPIRED"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/taskmanagement/workitems/bulk/add/jobs`, polled at `GET /api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}` (BulkJob; tag `Task Management`).
+///
+/// Its results are read when it is done: `outcome.results_as::<models::BulkJobAddResponse>()`.
 pub const TASKMANAGEMENT_WORKITEMS_BULK_ADD: PolledFamily = PolledFamily {
     submit: "/api/v2/taskmanagement/workitems/bulk/add/jobs",
     status: "/api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}",
@@ -350,11 +430,14 @@ pub const TASKMANAGEMENT_WORKITEMS_BULK_ADD: PolledFamily = PolledFamily {
     done: &["Succeeded"],
     failed: &["Failed", "Cancelled", "Terminated"],
     url_field: None,
+    results: Some("/api/v2/taskmanagement/workitems/bulk/add/jobs/{bulkJobId}/results"),
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/taskmanagement/workitems/bulk/terminate/jobs`, polled at `GET /api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}` (BulkJob; tag `Task Management`).
+///
+/// Its results are read when it is done: `outcome.results_as::<models::BulkJobTerminateResultsResponse>()`.
 pub const TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE: PolledFamily = PolledFamily {
     submit: "/api/v2/taskmanagement/workitems/bulk/terminate/jobs",
     status: "/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}",
@@ -363,11 +446,14 @@ pub const TASKMANAGEMENT_WORKITEMS_BULK_TERMINATE: PolledFamily = PolledFamily {
     done: &["Succeeded"],
     failed: &["Failed", "Cancelled", "Terminated"],
     url_field: None,
+    results: Some("/api/v2/taskmanagement/workitems/bulk/terminate/jobs/{bulkJobId}/results"),
     cancel: true,
     shape: PolledShape::Results,
 };
 
 /// `POST /api/v2/taskmanagement/workitems/query/jobs`, polled at `GET /api/v2/taskmanagement/workitems/query/jobs/{jobId}` (WorkitemQueryJobResponse; tag `Task Management`).
+///
+/// Its results are read when it is done: `outcome.results_as::<models::WorkitemPagedEntityListing>()`.
 pub const TASKMANAGEMENT_WORKITEMS_QUERY: PolledFamily = PolledFamily {
     submit: "/api/v2/taskmanagement/workitems/query/jobs",
     status: "/api/v2/taskmanagement/workitems/query/jobs/{jobId}",
@@ -376,6 +462,7 @@ pub const TASKMANAGEMENT_WORKITEMS_QUERY: PolledFamily = PolledFamily {
     done: &["Succeeded"],
     failed: &["Failed"],
     url_field: None,
+    results: Some("/api/v2/taskmanagement/workitems/query/jobs/{jobId}/results"),
     cancel: false,
     shape: PolledShape::Results,
 };
@@ -389,6 +476,7 @@ pub const DIAGNOSTICS_LOGCAPTURE_BROWSER_ENTRIES_DOWNLOAD: PolledFamily = Polled
     done: &["Succeeded"],
     failed: &["Failed"],
     url_field: Some("fileUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -402,6 +490,7 @@ pub const FLOWS_DATATABLES_EXPORT: PolledFamily = PolledFamily {
     done: &["Succeeded"],
     failed: &["Failed"],
     url_field: Some("downloadURI"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -415,6 +504,7 @@ pub const FLOWS_EXPORT: PolledFamily = PolledFamily {
     done: &["Success"],
     failed: &["Failure"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -428,6 +518,7 @@ pub const KNOWLEDGE_KNOWLEDGEBASES_EXPORT: PolledFamily = PolledFamily {
     done: &["ValidationCompleted", "Completed"],
     failed: &["ValidationFailed", "Failed", "Aborted"],
     url_field: Some("downloadURL"),
+    results: None,
     cancel: true,
     shape: PolledShape::DownloadUrl,
 };
@@ -441,6 +532,7 @@ pub const KNOWLEDGE_KNOWLEDGEBASES_IMPORT: PolledFamily = PolledFamily {
     done: &["ValidationCompleted", "Completed"],
     failed: &["ValidationFailed", "Failed", "Aborted"],
     url_field: Some("downloadURL"),
+    results: None,
     cancel: true,
     shape: PolledShape::DownloadUrl,
 };
@@ -454,6 +546,7 @@ pub const KNOWLEDGE_KNOWLEDGEBASES_PARSE: PolledFamily = PolledFamily {
     done: &["ParseCompleted", "ImportCompleted"],
     failed: &["ImportFailed"],
     url_field: Some("downloadURL"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -467,6 +560,7 @@ pub const KNOWLEDGE_KNOWLEDGEBASES_SYNCHRONIZE: PolledFamily = PolledFamily {
     done: &["ValidationCompleted", "Completed"],
     failed: &["ValidationFailed", "Failed", "Aborted"],
     url_field: Some("downloadURL"),
+    results: None,
     cancel: true,
     shape: PolledShape::DownloadUrl,
 };
@@ -480,6 +574,7 @@ pub const WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS: PolledFamily = PolledFam
     done: &["Complete"],
     failed: &["Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -493,6 +588,7 @@ pub const WORKFORCEMANAGEMENT_ALTERNATIVESHIFTS_OFFERS_SEARCH: PolledFamily = Po
     done: &["Complete"],
     failed: &["Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -506,6 +602,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_ADHERENCE_ADJUSTMENTS_QUERY: PolledF
     done: &["Complete"],
     failed: &["Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -519,6 +616,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_MAINFORECAST_CONTINUOUSFORECAST_SESS
     done: &["Complete"],
     failed: &["Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -532,6 +630,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_MAINFORECAST_CONTINUOUSFORECAST_SESS
     done: &["Complete"],
     failed: &["Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -545,6 +644,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_MAINFORECAST_CONTINUOUSFORECAST_SESS
     done: &["Complete"],
     failed: &["Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -558,6 +658,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_SHIFTTRADING_TRADES_EVALUATE: Polled
     done: &["Complete"],
     failed: &["Canceled", "Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -571,6 +672,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_SHIFTTRADING_TRADES_QUERY: PolledFam
     done: &["Complete"],
     failed: &["Canceled", "Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -584,6 +686,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_SHIFTTRADING_TRADES_STATE_BULK: Poll
     done: &["Complete"],
     failed: &["Canceled", "Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -597,6 +700,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_SHIFTTRADING_UNMATCHED_SEARCH: Polle
     done: &["Complete"],
     failed: &["Canceled", "Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -610,6 +714,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_SHIFTTRADING_WEEKS_SUMMARY: PolledFa
     done: &["Complete"],
     failed: &["Canceled", "Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -623,6 +728,7 @@ pub const WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES: PolledFamily = PolledFamily {
     done: &["Complete"],
     failed: &["Canceled", "Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -636,6 +742,7 @@ pub const WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_MINE_QUERY: PolledFamily = Pol
     done: &["Complete"],
     failed: &["Canceled", "Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -649,6 +756,7 @@ pub const WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_BY_TRADE_ID: PolledFamily = Po
     done: &["Complete"],
     failed: &["Canceled", "Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -662,6 +770,7 @@ pub const WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_MATCH: PolledFamily = PolledFa
     done: &["Complete"],
     failed: &["Canceled", "Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -675,6 +784,7 @@ pub const WORKFORCEMANAGEMENT_SHIFTTRADING_TRADES_STATE: PolledFamily = PolledFa
     done: &["Complete"],
     failed: &["Canceled", "Error"],
     url_field: Some("downloadUrl"),
+    results: None,
     cancel: false,
     shape: PolledShape::DownloadUrl,
 };
@@ -688,6 +798,7 @@ pub const ASSISTANTS_QUEUES_USERS: PolledFamily = PolledFamily {
     done: &["Succeeded"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -701,6 +812,7 @@ pub const CASEMANAGEMENT_CASES_TERMINATE: PolledFamily = PolledFamily {
     done: &["Succeeded"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -714,6 +826,7 @@ pub const CONVERSATIONS_COMMUNICATIONS_AGENTCHECKLISTS: PolledFamily = PolledFam
     done: &["Complete"],
     failed: &["Error"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -727,6 +840,7 @@ pub const EXTERNALCONTACTS_IMPORT: PolledFamily = PolledFamily {
     done: &["Completed"],
     failed: &["Failed", "Cancelled"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -740,6 +854,7 @@ pub const FLOWS_DATATABLES_IMPORT: PolledFamily = PolledFamily {
     done: &["Succeeded"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -753,6 +868,7 @@ pub const FLOWS_INSTANCES: PolledFamily = PolledFamily {
     done: &["Success"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -766,6 +882,7 @@ pub const FLOWS: PolledFamily = PolledFamily {
     done: &["Success"],
     failed: &["Failure"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -779,6 +896,7 @@ pub const FLOWS_VALIDATE: PolledFamily = PolledFamily {
     done: &["Success"],
     failed: &["Failure"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -792,6 +910,7 @@ pub const GUIDES: PolledFamily = PolledFamily {
     done: &["Succeeded"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -805,6 +924,7 @@ pub const GUIDES_VERSIONS: PolledFamily = PolledFamily {
     done: &["Succeeded"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -818,6 +938,7 @@ pub const INFRASTRUCTUREASCODE: PolledFamily = PolledFamily {
     done: &["Complete", "RollbackComplete"],
     failed: &["InternalError", "Incomplete", "Failed", "RollbackFailed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -831,6 +952,7 @@ pub const JOURNEY_VIEWS_VERSIONS: PolledFamily = PolledFamily {
     done: &["Complete"],
     failed: &["Failed", "Cancelled"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -844,6 +966,7 @@ pub const KNOWLEDGE_KNOWLEDGEBASES_UPLOADS_URLS: PolledFamily = PolledFamily {
     done: &["Completed"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -857,6 +980,7 @@ pub const LEARNING_MODULES: PolledFamily = PolledFamily {
     done: &["Completed"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -870,6 +994,7 @@ pub const RECORDING: PolledFamily = PolledFamily {
     done: &["FULFILLED"],
     failed: &["CANCELLED", "FAILED"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Status,
 };
@@ -883,6 +1008,7 @@ pub const ROUTING_ASSESSMENTS: PolledFamily = PolledFamily {
     done: &["Finished"],
     failed: &[],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -896,6 +1022,7 @@ pub const SPEECHANDTEXTANALYTICS_PROGRAMS_GENERAL: PolledFamily = PolledFamily {
     done: &["Completed"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -909,6 +1036,7 @@ pub const SPEECHANDTEXTANALYTICS_REPROCESSING: PolledFamily = PolledFamily {
     done: &["Completed"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: true,
     shape: PolledShape::Status,
 };
@@ -922,6 +1050,7 @@ pub const SPEECHANDTEXTANALYTICS_TOPICS_GENERATEDPHRASES: PolledFamily = PolledF
     done: &["Completed"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -935,6 +1064,7 @@ pub const SPEECHANDTEXTANALYTICS_TOPICS_TESTPHRASE: PolledFamily = PolledFamily 
     done: &["Completed"],
     failed: &["Failed"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -948,6 +1078,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_ACTIVITYPLANS_DELETIONS: PolledFamil
     done: &["Complete"],
     failed: &["Error"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -961,6 +1092,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_ACTIVITYPLANS_OCCURRENCES_DELETIONS:
     done: &["Complete"],
     failed: &["Error"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -974,6 +1106,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_ACTIVITYPLANS_OCCURRENCES_SESSIONS_D
     done: &["Complete"],
     failed: &["Error"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -987,6 +1120,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_ACTIVITYPLANS_OCCURRENCES_SESSIONS_U
     done: &["Complete"],
     failed: &["Error"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -1000,6 +1134,7 @@ pub const WORKFORCEMANAGEMENT_BUSINESSUNITS_ACTIVITYPLANS_RUNS: PolledFamily = P
     done: &["Complete"],
     failed: &["Error"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -1013,6 +1148,7 @@ pub const WORKFORCEMANAGEMENT_HISTORICALDATA_BULK_REMOVE: PolledFamily = PolledF
     done: &["Complete"],
     failed: &["Error"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -1026,6 +1162,7 @@ pub const WORKFORCEMANAGEMENT_TIMEOFFBALANCE: PolledFamily = PolledFamily {
     done: &["Complete"],
     failed: &["Error"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };
@@ -1039,6 +1176,7 @@ pub const WORKFORCEMANAGEMENT_UNAVAILABLETIMES_VALIDATION: PolledFamily = Polled
     done: &["Complete"],
     failed: &["Canceled", "Error"],
     url_field: None,
+    results: None,
     cancel: false,
     shape: PolledShape::Status,
 };

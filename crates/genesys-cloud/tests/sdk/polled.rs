@@ -48,7 +48,26 @@ async fn a_job_of_each_shape_is_submitted_polled_and_read() {
     // Submit → status → results (the analytics lifecycle): the status ends the wait.
     let family = &polled::ANALYTICS_CONVERSATIONS_DETAILS;
     let handle = client.polled_job(family).options(options()).submit(&body_for(family.submit)).await.unwrap();
-    assert_eq!(handle.wait().await.unwrap().state, "FULFILLED");
+    let outcome = handle.wait().await.unwrap();
+    assert_eq!(outcome.state, "FULFILLED");
+    assert!(outcome.results.is_none() && outcome.results_as::<serde_json::Value>().is_err(), "paged: `client.jobs`'s");
+
+    // Submit → status → results of one document, read when it is done and typed.
+    let family = &polled::TASKMANAGEMENT_WORKITEMS_QUERY;
+    let handle = client.polled_job(family).options(options()).submit(&body_for(family.submit)).await.unwrap();
+    let outcome = handle.wait().await.unwrap();
+    assert_eq!(outcome.state, "Succeeded");
+    assert!(outcome.results.as_ref().is_some_and(|r| r["entities"].is_array()), "{:?}", outcome.results);
+    #[cfg(feature = "task-management")]
+    {
+        let page: genesys_cloud::models::WorkitemPagedEntityListing = outcome.results_as().unwrap();
+        assert!(page.entities.is_some());
+    }
+    // Before the job is done, the mock refuses the results, as the service does.
+    let early = client.polled_job(family).submit(&body_for(family.submit)).await.unwrap();
+    let path = format!("/api/v2/taskmanagement/workitems/query/jobs/{}/results", early.id());
+    let e = client.raw().request(genesys_cloud::transport::http::Method::GET, path).send().await.unwrap_err();
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(400), "{e}");
 
     // Cancelled when asked: the wait ends in a failed job.
     let family = &polled::SPEECHANDTEXTANALYTICS_REPROCESSING;
