@@ -1,6 +1,6 @@
-//! A live local view (`Reflector`): the presence and routing status of N users and the members
-//! of two queues, filled by a listing and kept current by the notification stream, against the
-//! mock. Prints what the view costs and how fast it follows:
+//! A live local view (`Reflector`): the presence and routing status of N users, and the members
+//! and conversations of two queues, filled by a listing and kept current by the notification
+//! stream, against the mock. Prints what the view costs and how fast it follows:
 //! - the growth of the process's resident memory while the view is built (its subscription,
 //!   and the mock's side of it, included), per user;
 //! - the time from an event the mock sends to the change in the view, over 500 changes.
@@ -45,7 +45,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let before = resident();
     let started = Instant::now();
-    let reflector = client.notification_service().reflect(users.clone(), ["queue-1", "queue-2"]).await?;
+    let queues = ["queue-1", "queue-2"];
+    let call = mock.enqueue_call("queue-1");
+    let reflector = client
+        .notification_service()
+        .reflector()
+        .users(users.clone())
+        .queue_members(queues)
+        .queue_conversations(queues)
+        .start()
+        .await?;
     let built = started.elapsed();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let held = resident().saturating_sub(before);
@@ -93,5 +102,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         at(1.0).as_micros()
     );
     assert_eq!(reflector.users().len(), count);
+
+    // A call waiting in queue-1 since before the start, answered, then ended through the API.
+    println!("queue-1 conversations at the start: {:?}", reflector.conversations("queue-1").unwrap_or_default());
+    mock.answer_call(&call, &users[0]);
+    client.conversations().post_conversation_disconnect(call.clone()).send().await?;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), changes.next()).await? {
+            Some(Change::Conversation { queue, id, now }) => {
+                println!("{queue} conversation {id}: {now:?}");
+                if now.is_none() {
+                    break;
+                }
+            }
+            Some(_) => {}
+            None => return Err("the reflector ended".into()),
+        }
+    }
     Ok(())
 }

@@ -285,6 +285,20 @@ impl MockServer {
         self.state.notifications.publish(topic, body)
     }
 
+    /// A customer's call arrives in `queue` and waits there: published to
+    /// `v2.routing.queues.{queue}.conversations`, and observed as `oWaiting` by the queue
+    /// observations query. Its conversation id.
+    pub fn enqueue_call(&self, queue: &str) -> String {
+        self.state.live.enqueue_call(&self.state.notifications, queue)
+    }
+
+    /// `user` answers the waiting call `conversation`: observed as `oInteracting` from then on,
+    /// and published. `false` when no queue holds that conversation. (Ending it is the API's
+    /// `POST /api/v2/conversations/{id}/disconnect`.)
+    pub fn answer_call(&self, conversation: &str, user: &str) -> bool {
+        self.state.live.answer_call(&self.state.notifications, conversation, user)
+    }
+
     /// Publishes a schema-valid sampled payload of `topic`'s type (found by its pattern in
     /// `notification-topics.json`); `None` when no pattern matches the topic.
     pub fn publish_sample(&self, topic: &str) -> Option<usize> {

@@ -21,6 +21,9 @@ pub(crate) struct Live {
     /// Members by queue, by user id (ordered, so listings are stable).
     members: Mutex<HashMap<String, BTreeMap<String, Value>>>,
     conversations: AtomicU64,
+    /// The conversations in a queue now (waiting or with an agent), by queue, by id, as the
+    /// queue's conversations topic last told them. An ended conversation leaves the queue.
+    in_queues: Mutex<HashMap<String, BTreeMap<String, Value>>>,
 }
 
 fn now() -> String {
@@ -107,6 +110,135 @@ impl Live {
         if expand.iter().any(|e| e == "routingStatus") {
             user["routingStatus"] = self.routing_of(&id);
         }
+    }
+
+    /// A customer's call arrives in `queue` and waits there (an `acd` participant in the
+    /// queue, not ended); published to the queue's conversations topic. Its id.
+    pub(crate) fn enqueue_call(&self, hub: &Hub, queue: &str) -> String {
+        let n = self.conversations.fetch_add(1, Ordering::SeqCst) + 1;
+        let id = format!("mock-conversation-{n:06}");
+        let at = now();
+        let customer = json!({"id": format!("{id}-p1"), "purpose": "customer", "address": "tel:+13175550100", "connectedTime": at, "calls": [{"id": format!("{id}-c1"), "state": "connected", "direction": "inbound"}]});
+        let acd = json!({"id": format!("{id}-p2"), "purpose": "acd", "queueId": queue, "connectedTime": at, "calls": [{"id": format!("{id}-c2"), "state": "connected", "direction": "inbound"}]});
+        let conversation = json!({"id": id, "participants": [customer, acd], "recordingState": "none"});
+        self.put_in_queue(hub, queue, conversation);
+        id
+    }
+
+    /// `user` answers the waiting call `conversation`: the `acd` participant ends and an agent
+    /// of the queue is connected; published. `false` when no queue holds it.
+    pub(crate) fn answer_call(&self, hub: &Hub, conversation: &str, user: &str) -> bool {
+        let Some((queue, mut held)) = self.held(conversation) else { return false };
+        let at = now();
+        let participants = held["participants"].as_array_mut().map(std::mem::take).unwrap_or_default();
+        let mut participants: Vec<Value> = participants
+            .into_iter()
+            .map(|mut p| {
+                if p["purpose"] == "acd" && p.get("endTime").is_none() {
+                    p["endTime"] = json!(at);
+                    p["calls"][0]["state"] = json!("disconnected");
+                }
+                p
+            })
+            .collect();
+        let n = participants.len() + 1;
+        participants.push(json!({"id": format!("{conversation}-p{n}"), "purpose": "agent", "queueId": queue, "userId": user, "connectedTime": at, "calls": [{"id": format!("{conversation}-c{n}"), "state": "connected", "direction": "inbound"}]}));
+        held["participants"] = json!(participants);
+        self.put_in_queue(hub, &queue, held);
+        true
+    }
+
+    /// Every participant of `conversation` ends; published to its queue's topic, after which
+    /// the queue no longer holds it. `false` when no queue holds it.
+    pub(crate) fn disconnect(&self, hub: &Hub, conversation: &str) -> bool {
+        let Some((queue, mut held)) = self.held(conversation) else { return false };
+        let at = now();
+        for p in held["participants"].as_array_mut().into_iter().flatten() {
+            if p.get("endTime").is_none() {
+                p["endTime"] = json!(at);
+                p["calls"][0]["state"] = json!("disconnected");
+            }
+        }
+        self.put_in_queue(hub, &queue, held);
+        true
+    }
+
+    /// The queue holding `conversation`, and the conversation.
+    fn held(&self, conversation: &str) -> Option<(String, Value)> {
+        lock(&self.in_queues).iter().find_map(|(queue, held)| Some((queue.clone(), held.get(conversation)?.clone())))
+    }
+
+    /// Stores what `conversation` is now (or drops it from `queue` once every participant of
+    /// the queue has ended), then publishes it, in that order, as the service does.
+    fn put_in_queue(&self, hub: &Hub, queue: &str, conversation: Value) {
+        let id = conversation["id"].as_str().unwrap_or_default().to_owned();
+        let open = observation(queue, &conversation).is_some();
+        {
+            let mut in_queues = lock(&self.in_queues);
+            let held = in_queues.entry(queue.to_owned()).or_default();
+            if open {
+                held.insert(id, conversation.clone());
+            } else {
+                held.remove(&id);
+            }
+        }
+        hub.publish(&format!("v2.routing.queues.{queue}.conversations"), &conversation);
+    }
+
+    /// `POST /api/v2/analytics/queues/observations/query`: per queue of the filter's `queueId`
+    /// predicates, the counts of `oWaiting` and `oInteracting` among the asked metrics, with
+    /// each conversation's observation for the ones also in `detailMetrics`.
+    fn observations(&self, body: &Bytes) -> Result<Value, String> {
+        let query: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not a query: {e}"))?;
+        let queues: Vec<&str> = query["filter"]["predicates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(
+                query["filter"]["clauses"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|c| c["predicates"].as_array().into_iter().flatten()),
+            )
+            .filter(|p| p["dimension"] == "queueId")
+            .filter_map(|p| p["value"].as_str())
+            .collect();
+        if queues.is_empty() {
+            return Err("the filter names no queueId".into());
+        }
+        let listed = |field: &str| -> Vec<String> {
+            query[field].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect()
+        };
+        let (metrics, details) = (listed("metrics"), listed("detailMetrics"));
+        let in_queues = lock(&self.in_queues);
+        let results: Vec<Value> = queues
+            .iter()
+            .map(|queue| {
+                let held: Vec<Value> = in_queues
+                    .get(*queue)
+                    .into_iter()
+                    .flat_map(|h| h.values())
+                    .filter_map(|c| observation(queue, c))
+                    .collect();
+                let data: Vec<Value> = ["oWaiting", "oInteracting"]
+                    .into_iter()
+                    .filter(|m| metrics.iter().any(|x| x == m))
+                    .map(|metric| {
+                        let of: Vec<&Value> = held.iter().filter(|o| o["metric"] == metric).collect();
+                        let mut data = json!({"metric": metric, "stats": {"count": of.len()}});
+                        if details.iter().any(|x| x == metric) {
+                            data["observations"] =
+                                json!(of.iter().map(|o| o["observation"].clone()).collect::<Vec<_>>());
+                            data["truncated"] = json!(false);
+                        }
+                        data
+                    })
+                    .collect();
+                json!({"group": {"queueId": queue}, "data": data})
+            })
+            .collect();
+        Ok(json!({"results": results}))
     }
 
     /// Answers the calls this state owns; `None` for every other.
@@ -261,6 +393,17 @@ impl Live {
                     None => error(StatusCode::NOT_FOUND, "not.found", &format!("{id} is not a member of {queue}")),
                 })
             }
+            ("POST", "/api/v2/analytics/queues/observations/query") => Some(match self.observations(call.body) {
+                Ok(answer) => full(StatusCode::OK, answer.to_string()),
+                Err(m) => error(StatusCode::BAD_REQUEST, "bad.request", &m),
+            }),
+            ("POST", "/api/v2/conversations/{conversationId}/disconnect") => {
+                let id = param("conversationId")?;
+                Some(match self.disconnect(hub, &id) {
+                    true => full(StatusCode::ACCEPTED, json!({}).to_string()),
+                    false => error(StatusCode::NOT_FOUND, "not.found", &format!("no conversation {id} in a queue")),
+                })
+            }
             ("POST", "/api/v2/conversations/calls") => {
                 // A call placed by the signed-in user: published to the user's conversations,
                 // and to the queue's when it is placed on behalf of one.
@@ -280,7 +423,7 @@ impl Live {
                     json!({"id": id, "address": address, "participants": [agent, customer], "recordingState": "none"});
                 hub.publish(&format!("v2.users.{ME}.conversations"), &conversation);
                 if let Some(q) = queue {
-                    hub.publish(&format!("v2.routing.queues.{q}.conversations"), &conversation);
+                    self.put_in_queue(hub, q, conversation);
                 }
                 Some(full(
                     StatusCode::OK,
@@ -290,4 +433,29 @@ impl Live {
             _ => None,
         }
     }
+}
+
+/// What a queue's observations say of `conversation` in `queue`: `oWaiting` while an `acd`
+/// participant of the queue has not ended, `oInteracting` (with the agent) while an agent of
+/// the queue has not; `None` once the queue has none left.
+fn observation(queue: &str, conversation: &Value) -> Option<Value> {
+    let id = conversation["id"].as_str()?;
+    let open: Vec<&Value> = conversation["participants"]
+        .as_array()?
+        .iter()
+        .filter(|p| p["queueId"] == queue && p.get("endTime").is_none())
+        .collect();
+    let agent = open.iter().find(|p| p["purpose"] == "agent");
+    let waiting = open.iter().find(|p| p["purpose"] == "acd");
+    let (metric, participant) = match (agent, waiting) {
+        (Some(a), _) => ("oInteracting", a),
+        (None, Some(w)) => ("oWaiting", w),
+        (None, None) => return None,
+    };
+    let mut observation =
+        json!({"conversationId": id, "sessionId": participant["id"], "observationDate": participant["connectedTime"]});
+    if let Some(user) = participant.get("userId") {
+        observation["userId"] = user.clone();
+    }
+    Some(json!({"metric": metric, "observation": observation}))
 }

@@ -142,7 +142,7 @@ pub(crate) struct State {
     pub(crate) notifications: crate::notify::Hub,
     pub(crate) limits: crate::limits::Limits,
     pub(crate) jobs: crate::jobs::Jobs,
-    live: crate::live::Live,
+    pub(crate) live: crate::live::Live,
     /// Open Messaging integrations and their webhooks.
     pub(crate) open_integrations: crate::webhooks::OpenIntegrations,
     /// The jobs polled by their status.

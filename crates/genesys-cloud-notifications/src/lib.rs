@@ -60,9 +60,9 @@
 //! - Channel and subscription calls are the client's generated Notifications operations, so
 //!   its tokens, retries and logging apply; `wss://` uses rustls with the client's roots
 //!   ([`Options::tls`]), through the client's proxy ([`Options::proxy`], a CONNECT tunnel).
-//! - **A live local view** ([`Reflector`], from [`Notifications::reflect`]): the presence
-//!   and routing status of the users you pick and the members of the queues you pick, filled
-//!   by a listing, kept current by the stream, made whole after every gap or loss by the
+//! - **A live local view** ([`Reflector`], from [`Notifications::reflector`]): the presence
+//!   and routing status of the users you pick, and the members and conversations of the
+//!   queues you pick, filled by a listing, kept current by the stream, made whole after every gap or loss by the
 //!   state fetched then; reads answer from memory, and [`Reflector::changes`] streams what
 //!   changed.
 //! - **The same events from Amazon EventBridge** (the vendor's advice for backends):
@@ -101,7 +101,9 @@ pub use item::{ConnectionEvent, Item};
 pub use lease::{ChannelGrant, ChannelLeases, MemoryChannelLeases};
 pub use listener::{Notifications, StreamStats, Subscription};
 pub use options::{ChannelBudget, Options, CHANNELS_IN_USE, CHANNELS_PER_CLIENT, TOPICS_PER_CHANNEL};
-pub use reflector::{Change, Changes, PresenceState, Reflector, RoutingState, UserState};
+pub use reflector::{
+    Change, Changes, PresenceState, QueueConversation, Reflector, ReflectorBuilder, RoutingState, UserState,
+};
 pub use resync::{Resync, ResyncError, ResyncState};
 pub use topic::{Topic, TopicError, UserPart};
 pub use worker::SHUTDOWN_LIMIT;

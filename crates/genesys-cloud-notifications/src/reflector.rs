@@ -1,7 +1,7 @@
 //! A live local view, in the manner of kube-runtime's reflector: the presence and routing
-//! status of the users you pick and the members of the queues you pick, filled by a listing,
-//! kept current by the notification stream, and made whole again by the stream's state after
-//! every gap or loss. Reads answer from memory.
+//! status of the users you pick, the members of the queues you pick, and the conversations
+//! in the queues you pick, filled by a listing, kept current by the notification stream, and
+//! made whole again by the stream's state after every gap or loss. Reads answer from memory.
 
 use crate::item::{ConnectionEvent, Item};
 use crate::resync::{Fetch, ResyncState};
@@ -46,6 +46,21 @@ pub struct UserState {
     pub routing: Option<RoutingState>,
 }
 
+/// A conversation in a queue, as the view keeps it: waiting in the queue, or connected to an
+/// agent through it (the queue observations' `oWaiting` and `oInteracting`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QueueConversation {
+    /// Waiting in the queue: it has an `acd` participant of the queue that has not ended.
+    Waiting,
+    /// With an agent of the queue: it has an `agent` participant of the queue that has not
+    /// ended.
+    Interacting {
+        /// The agent's user id, when known.
+        user_id: Option<String>,
+    },
+}
+
 /// What changed in the view.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -64,8 +79,24 @@ pub enum Change {
         /// Its members now.
         members: BTreeMap<String, bool>,
     },
+    /// A conversation of a queue whose conversations the view follows, as it is now: `None`
+    /// once it has left the queue (it ended, or was transferred out).
+    Conversation {
+        /// The queue id.
+        queue: String,
+        /// The conversation id.
+        id: String,
+        /// Its place in the queue now.
+        now: Option<QueueConversation>,
+    },
+    /// The service truncated a queue's observations (more conversations than it details):
+    /// the view holds those it listed, and follows the rest as events tell of them.
+    Truncated {
+        /// The queue id.
+        queue: String,
+    },
     /// The stream had a gap (or dropped events): the view is made whole again by the state
-    /// fetched after it, which comes as `User` and `Queue` changes.
+    /// fetched after it, which comes as `User`, `Queue` and `Conversation` changes.
     Gap {
         /// From when events may have been missed.
         start: DateTime<Utc>,
@@ -73,7 +104,7 @@ pub enum Change {
         end: DateTime<Utc>,
     },
     /// This receiver was slower than the changes and missed this many: read the view again
-    /// ([`Reflector::users`], [`Reflector::queue`]).
+    /// ([`Reflector::users`], [`Reflector::queue`], [`Reflector::conversations`]).
     Lagged(u64),
 }
 
@@ -81,23 +112,27 @@ pub enum Change {
 struct View {
     users: HashMap<String, UserState>,
     queues: HashMap<String, BTreeMap<String, bool>>,
+    conversations: HashMap<String, BTreeMap<String, QueueConversation>>,
 }
 
-/// A live local view of users' presence and routing status and queues' members.
-/// [`get`](Self::get), [`users`](Self::users) and [`queue`](Self::queue) answer from memory;
-/// [`changes`](Self::changes) streams what changed. Dropping it closes its subscription.
+/// A live local view of users' presence and routing status, queues' members and queues'
+/// conversations. [`get`](Self::get), [`users`](Self::users), [`queue`](Self::queue) and
+/// [`conversations`](Self::conversations) answer from memory; [`changes`](Self::changes)
+/// streams what changed. Dropping it closes its subscription.
 ///
-/// Built by [`Notifications::reflect`]: it subscribes first (so nothing between the listing and
-/// the subscription is missed), lists the picked users (`GET /api/v2/users` with `id` and
-/// `expand=presence,routingStatus`, 100 a page) and the queues' members, then applies every
-/// event in order. After a gap or a loss the stream fetches the state of each affected topic
-/// again ([`Item::Resync`]), which replaces what the view held. A presence or routing status
-/// older than the one held (by its time) is not applied, so a late event cannot undo a newer
-/// listing.
+/// Built by [`Notifications::reflector`]: it subscribes first (so nothing between the listing
+/// and the subscription is missed), lists the picked users (`GET /api/v2/users` with `id` and
+/// `expand=presence,routingStatus`, 100 a page), the queues' members, and the queues'
+/// conversations (the queue observations query, `oWaiting` and `oInteracting` in detail), then
+/// applies every event in order. After a gap or a loss the stream fetches the state of each
+/// affected topic again ([`Item::Resync`]), which replaces what the view held. A presence or
+/// routing status older than the one held (by its time) is not applied, so a late event
+/// cannot undo a newer listing.
 ///
 /// Each user takes two of a channel's 1,000 topics (presence and routing status), each queue
-/// one; a client's subscriptions hold 19 channels, so one reflector follows at most 9,500
-/// users (spread the rest over another OAuth client, or over a fleet's processes).
+/// one per part followed; a client's subscriptions hold 19 channels, so one reflector follows
+/// at most 9,500 users (spread the rest over another OAuth client, or over a fleet's
+/// processes).
 pub struct Reflector {
     view: Arc<RwLock<View>>,
     changes: tokio::sync::broadcast::Sender<Change>,
@@ -107,7 +142,11 @@ pub struct Reflector {
 impl std::fmt::Debug for Reflector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let view = self.view.read().unwrap_or_else(PoisonError::into_inner);
-        f.debug_struct("Reflector").field("users", &view.users.len()).field("queues", &view.queues.len()).finish()
+        f.debug_struct("Reflector")
+            .field("users", &view.users.len())
+            .field("queues", &view.queues.len())
+            .field("conversation_queues", &view.conversations.len())
+            .finish()
     }
 }
 
@@ -150,6 +189,12 @@ impl Reflector {
     /// A queue's members (user id → joined), from memory.
     pub fn queue(&self, queue_id: &str) -> Option<BTreeMap<String, bool>> {
         self.view.read().unwrap_or_else(PoisonError::into_inner).queues.get(queue_id).cloned()
+    }
+
+    /// A queue's conversations (conversation id → waiting or with an agent), from memory;
+    /// `None` for a queue whose conversations the view does not follow.
+    pub fn conversations(&self, queue_id: &str) -> Option<BTreeMap<String, QueueConversation>> {
+        self.view.read().unwrap_or_else(PoisonError::into_inner).conversations.get(queue_id).cloned()
     }
 
     /// The changes from now on (up to 4,096 ahead of the slowest reader, which is then told it
@@ -224,8 +269,52 @@ impl View {
         Change::Queue { id: queue.to_owned(), members: members.clone() }
     }
 
+    /// Sets one conversation of `queue` (`None`: it left); the change, when there is one.
+    fn conversation(&mut self, queue: &str, id: &str, now: Option<QueueConversation>) -> Option<Change> {
+        let held = self.conversations.entry(queue.to_owned()).or_default();
+        let before = match &now {
+            Some(state) => held.insert(id.to_owned(), state.clone()),
+            None => held.remove(id),
+        };
+        (before != now).then(|| Change::Conversation { queue: queue.to_owned(), id: id.to_owned(), now })
+    }
+
+    /// Replaces `queue`'s conversations with `now`: a change for each that differs.
+    fn conversations_now(&mut self, queue: &str, now: BTreeMap<String, QueueConversation>) -> Vec<Change> {
+        let held = self.conversations.insert(queue.to_owned(), now.clone()).unwrap_or_default();
+        let left = held.keys().filter(|id| !now.contains_key(*id)).map(|id| (id.clone(), None));
+        let changed =
+            now.iter().filter(|(id, state)| held.get(*id) != Some(state)).map(|(id, s)| (id.clone(), Some(s.clone())));
+        left.chain(changed).map(|(id, now)| Change::Conversation { queue: queue.to_owned(), id, now }).collect()
+    }
+
     /// Applies one item of the stream; what changed.
-    fn apply(&mut self, item: &Item) -> Option<Change> {
+    fn apply(&mut self, item: &Item) -> Vec<Change> {
+        match item {
+            Item::Event(e) => match (&e.payload, e.topic.split('.').collect::<Vec<_>>().as_slice()) {
+                (Payload::RoutingQueuesConversations(c), ["v2", "routing", "queues", queue, "conversations"]) => {
+                    let Some(id) = c.id.as_deref() else { return Vec::new() };
+                    self.conversation(queue, id, in_queue(queue, c)).into_iter().collect()
+                }
+                _ => self.apply_one(item).into_iter().collect(),
+            },
+            Item::Resync(r) => match r.state.as_ref() {
+                Ok(ResyncState::QueueConversations { queue_id, observations }) => {
+                    let (now, truncated) = observed(queue_id, observations);
+                    let mut changes = self.conversations_now(queue_id, now);
+                    if truncated {
+                        changes.push(Change::Truncated { queue: queue_id.clone() });
+                    }
+                    changes
+                }
+                _ => self.apply_one(item).into_iter().collect(),
+            },
+            _ => self.apply_one(item).into_iter().collect(),
+        }
+    }
+
+    /// Applies an item of users or members; what changed.
+    fn apply_one(&mut self, item: &Item) -> Option<Change> {
         match item {
             Item::Event(e) => {
                 let parts: Vec<&str> = e.topic.split('.').collect();
@@ -260,6 +349,7 @@ impl View {
                     self.queues.insert(queue_id.clone(), now.clone());
                     Some(Change::Queue { id: queue_id.clone(), members: now })
                 }
+                _ => None,
             },
             Item::Connection(ConnectionEvent::Gap { start, end }) => Some(Change::Gap { start: *start, end: *end }),
             Item::Lost { from, to, .. } => Some(Change::Gap { start: *from, end: *to }),
@@ -269,18 +359,60 @@ impl View {
 }
 
 impl Notifications {
-    /// A [`Reflector`] of the presence and routing status of `users` and the members of
-    /// `queues`: subscribed, listed, then kept current by the stream (through this listener's
-    /// client, its pacing and, when set, its fleet's leases).
-    pub async fn reflect<U, Q>(&self, users: U, queues: Q) -> Result<Reflector, Error>
+    /// A [`Reflector`] to build: pick what it follows, then [`start`](ReflectorBuilder::start)
+    /// it. It runs through this listener's client, its pacing and, when set, its fleet's
+    /// leases.
+    pub fn reflector(&self) -> ReflectorBuilder<'_> {
+        ReflectorBuilder { notifications: self, users: Vec::new(), members: Vec::new(), conversations: Vec::new() }
+    }
+}
+
+/// What a [`Reflector`] follows, picked before it starts
+/// (`listener.reflector().users(ids).queue_members(queues).start().await?`).
+#[derive(Debug)]
+#[must_use = "a reflector does nothing until it is started"]
+pub struct ReflectorBuilder<'a> {
+    notifications: &'a Notifications,
+    users: Vec<String>,
+    members: Vec<String>,
+    conversations: Vec<String>,
+}
+
+impl ReflectorBuilder<'_> {
+    /// Follows these users' presence and routing status.
+    pub fn users<I>(mut self, ids: I) -> Self
     where
-        U: IntoIterator,
-        U::Item: Into<String>,
-        Q: IntoIterator,
-        Q::Item: Into<String>,
+        I: IntoIterator,
+        I::Item: Into<String>,
     {
-        let users: Vec<String> = users.into_iter().map(Into::into).collect();
-        let queues: Vec<String> = queues.into_iter().map(Into::into).collect();
+        self.users.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Follows these queues' members (`v2.routing.queues.{id}.users`).
+    pub fn queue_members<I>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.members.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Follows the conversations in these queues, waiting or with an agent
+    /// (`v2.routing.queues.{id}.conversations`, listed by the queue observations query).
+    pub fn queue_conversations<I>(mut self, ids: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.conversations.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Subscribes, lists what was picked, and keeps the view current from then on.
+    pub async fn start(self) -> Result<Reflector, Error> {
+        let Self { notifications, users, members: queues, conversations } = self;
         let mut topics = Vec::new();
         for user in &users {
             topics
@@ -289,10 +421,14 @@ impl Notifications {
         for queue in &queues {
             topics.push(crate::topics::routing_queues_users(queue).map_err(topic_error)?);
         }
+        for queue in &conversations {
+            topics.push(crate::topics::routing_queues_conversations(queue).map_err(topic_error)?);
+        }
         // Subscribed first: events from here on wait in the stream while the listing runs.
-        let subscription = self.subscribe(topics).await?;
+        let subscription = notifications.subscribe(topics).await?;
         let mut view = View::default();
-        let api = crate::api::Api(self.executor.clone());
+        let executor = notifications.executor.clone();
+        let api = crate::api::Api(executor.clone());
         for chunk in users.chunks(100) {
             let listing = api
                 .users()
@@ -309,13 +445,21 @@ impl Notifications {
                 state.routing = user.routing_status.as_ref().map(RoutingState::from);
             }
         }
-        for queue in &queues {
-            let fetched =
-                crate::resync::fetch(self.executor.clone(), String::new(), &Fetch::QueueMembers(queue.clone())).await;
-            if let Ok(ResyncState::QueueMembers { members, .. }) = fetched.state {
-                view.queues.insert(queue.clone(), joined(&members));
-            } else if let Err(e) = fetched.state {
-                return Err(Error::build(format!("the members of queue {queue}: {e}")));
+        let fetches = queues.iter().map(|q| Fetch::QueueMembers(q.clone()));
+        for fetch in fetches.chain(conversations.iter().map(|q| Fetch::QueueConversations(q.clone()))) {
+            match crate::resync::fetch(executor.clone(), String::new(), &fetch).await.state {
+                Ok(ResyncState::QueueMembers { queue_id, members }) => {
+                    view.queues.insert(queue_id, joined(&members));
+                }
+                Ok(ResyncState::QueueConversations { queue_id, observations }) => {
+                    let (now, truncated) = observed(&queue_id, &observations);
+                    if truncated {
+                        tracing::warn!(queue = %queue_id, "the queue's observations are truncated: the view starts with those listed");
+                    }
+                    view.conversations.insert(queue_id, now);
+                }
+                Ok(_) => {}
+                Err(e) => return Err(Error::build(format!("the state of {fetch:?}: {e}"))),
             }
         }
         let view = Arc::new(RwLock::new(view));
@@ -323,6 +467,54 @@ impl Notifications {
         let task = tokio::spawn(keep(subscription, view.clone(), changes.clone()));
         Ok(Reflector { view, changes, task })
     }
+}
+
+/// Where `conversation` stands in `queue`, by its participants of the queue that have not
+/// ended: an agent's (interacting) first, then an `acd` one (waiting); `None` when it has none
+/// (it left the queue).
+fn in_queue(queue: &str, conversation: &models::QueueConversationEventTopicConversation) -> Option<QueueConversation> {
+    let open: Vec<_> = conversation
+        .participants
+        .iter()
+        .flatten()
+        .filter(|p| p.queue_id.as_deref() == Some(queue) && p.end_time.is_none())
+        .collect();
+    if let Some(agent) = open.iter().find(|p| p.purpose.as_deref() == Some("agent")) {
+        return Some(QueueConversation::Interacting { user_id: agent.user_id.clone() });
+    }
+    open.iter().any(|p| p.purpose.as_deref() == Some("acd")).then_some(QueueConversation::Waiting)
+}
+
+/// A queue's conversations as its observations list them, and whether the service truncated
+/// them.
+fn observed(
+    queue: &str,
+    answer: &models::QueueObservationQueryResponse,
+) -> (BTreeMap<String, QueueConversation>, bool) {
+    let mut now = BTreeMap::new();
+    let mut truncated = false;
+    let of_queue = answer
+        .results
+        .iter()
+        .flatten()
+        .filter(|r| r.group.as_ref().and_then(|g| g.get("queueId")).is_none_or(|q| q == queue));
+    for data in of_queue.flat_map(|r| r.data.iter().flatten()) {
+        truncated |= data.truncated == Some(true);
+        for o in data.observations.iter().flatten() {
+            let Some(id) = o.conversation_id.clone() else { continue };
+            match data.metric.as_deref() {
+                Some("oInteracting") => {
+                    now.insert(id, QueueConversation::Interacting { user_id: o.user_id.clone() });
+                }
+                // An interacting observation wins over a waiting one of the same conversation.
+                Some("oWaiting") => {
+                    now.entry(id).or_insert(QueueConversation::Waiting);
+                }
+                _ => {}
+            }
+        }
+    }
+    (now, truncated)
 }
 
 /// A queue's members as the view keeps them: user id → joined.
@@ -341,10 +533,47 @@ async fn keep(
     changes: tokio::sync::broadcast::Sender<Change>,
 ) {
     while let Some(item) = subscription.next().await {
-        let change = view.write().unwrap_or_else(PoisonError::into_inner).apply(&item);
-        if let Some(change) = change {
+        let changed = view.write().unwrap_or_else(PoisonError::into_inner).apply(&item);
+        for change in changed {
             // No reader is not an error: the view is still kept.
             let _ = changes.send(change);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observations(truncated: bool) -> Item {
+        let answer: models::QueueObservationQueryResponse = serde_json::from_value(serde_json::json!({
+            "results": [{"group": {"queueId": "q1"}, "data": [
+                {"metric": "oWaiting", "truncated": truncated, "observations": [{"conversationId": "c1"}, {"conversationId": "c2"}]},
+                {"metric": "oInteracting", "observations": [{"conversationId": "c2", "userId": "u1"}]},
+            ]}]
+        }))
+        .unwrap();
+        let state = ResyncState::QueueConversations { queue_id: "q1".into(), observations: Box::new(answer) };
+        Item::Resync(crate::Resync {
+            topic: "v2.routing.queues.q1.conversations".into(),
+            state: Ok(state),
+            fetched: Utc::now(),
+        })
+    }
+
+    #[test]
+    fn observations_replace_a_queues_conversations_and_a_truncation_is_told() {
+        let mut view = View::default();
+        view.conversation("q1", "gone", Some(QueueConversation::Waiting));
+        let changes = view.apply(&observations(false));
+        let interacting = QueueConversation::Interacting { user_id: Some("u1".into()) };
+        let expected = [("gone", None), ("c1", Some(QueueConversation::Waiting)), ("c2", Some(interacting.clone()))];
+        let expected: Vec<Change> = expected
+            .into_iter()
+            .map(|(id, now)| Change::Conversation { queue: "q1".into(), id: id.into(), now })
+            .collect();
+        assert_eq!(changes, expected);
+        assert!(view.apply(&observations(false)).is_empty(), "the same state again changes nothing");
+        assert_eq!(view.apply(&observations(true)), [Change::Truncated { queue: "q1".into() }]);
     }
 }

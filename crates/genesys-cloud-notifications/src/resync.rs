@@ -50,6 +50,15 @@ pub enum ResyncState {
         /// Every member of the queue now.
         members: Vec<models::QueueMember>,
     },
+    /// `v2.routing.queues.{id}.conversations`: the queue's conversations now, waiting
+    /// (`oWaiting`) or with an agent (`oInteracting`), each with its observation:
+    /// `POST /api/v2/analytics/queues/observations/query` with both as `detailMetrics`.
+    QueueConversations {
+        /// The queue id.
+        queue_id: String,
+        /// The query's answer (its `truncated` says when the service left observations out).
+        observations: Box<models::QueueObservationQueryResponse>,
+    },
 }
 
 /// Why a [`Resync`] has no state: the fetch failed (its message; the client's retry policy
@@ -71,6 +80,7 @@ pub(crate) enum Fetch {
     Presence(String),
     RoutingStatus(String),
     QueueMembers(String),
+    QueueConversations(String),
 }
 
 impl Fetch {
@@ -81,6 +91,7 @@ impl Fetch {
             ["v2", "users", id, "presence"] => Some(Fetch::Presence((*id).to_owned())),
             ["v2", "users", id, "routingStatus"] => Some(Fetch::RoutingStatus((*id).to_owned())),
             ["v2", "routing", "queues", id, "users"] => Some(Fetch::QueueMembers((*id).to_owned())),
+            ["v2", "routing", "queues", id, "conversations"] => Some(Fetch::QueueConversations((*id).to_owned())),
             _ => None,
         }
     }
@@ -115,6 +126,22 @@ pub(crate) async fn fetch(executor: SharedExecutor, topic: String, what: &Fetch)
                     .await?;
                 ResyncState::QueueMembers { queue_id: queue_id.clone(), members }
             }
+            Fetch::QueueConversations(queue_id) => {
+                let observed = || vec!["oWaiting".to_owned(), "oInteracting".to_owned()];
+                let predicate = models::QueueObservationQueryPredicate::default()
+                    .dimension(models::QueueObservationQueryPredicateDimension::QueueId)
+                    .value(queue_id.clone());
+                let filter = models::QueueObservationQueryFilter::default()
+                    .r#type(models::QueueObservationQueryFilterType::And)
+                    .predicates(vec![predicate]);
+                let query = models::QueueObservationQuery::default()
+                    .filter(filter)
+                    .metrics(observed())
+                    .detail_metrics(observed());
+                let observations =
+                    Box::new(api.analytics().post_analytics_queues_observations_query(query).send().await?);
+                ResyncState::QueueConversations { queue_id: queue_id.clone(), observations }
+            }
         })
     }
     .await
@@ -143,6 +170,7 @@ mod tests {
                 ("v2.users.u1.presence".to_owned(), Fetch::Presence("u1".into())),
                 ("v2.users.u2.routingStatus".to_owned(), Fetch::RoutingStatus("u2".into())),
                 ("v2.routing.queues.q1.users".to_owned(), Fetch::QueueMembers("q1".into())),
+                ("v2.routing.queues.q1.conversations".to_owned(), Fetch::QueueConversations("q1".into())),
                 ("v2.users.u3.presence".to_owned(), Fetch::Presence("u3".into())),
                 ("v2.users.u3.routingStatus".to_owned(), Fetch::RoutingStatus("u3".into())),
             ]

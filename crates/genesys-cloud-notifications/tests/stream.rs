@@ -1048,7 +1048,37 @@ async fn truth(
     (states, members)
 }
 
-/// A reflector of 12 users and 2 queues, while the API changes them, the sockets are dropped,
+/// What the queue observations query says now of `queue`'s conversations, in the reflector's
+/// terms.
+async fn conversations_truth(
+    api: &Api,
+    queue: &str,
+) -> std::collections::BTreeMap<String, genesys_cloud_notifications::QueueConversation> {
+    use genesys_cloud_notifications::QueueConversation;
+    let metrics = || vec!["oWaiting".to_owned(), "oInteracting".to_owned()];
+    let predicate = models::QueueObservationQueryPredicate::default()
+        .dimension(models::QueueObservationQueryPredicateDimension::QueueId)
+        .value(queue);
+    let query = models::QueueObservationQuery::default()
+        .filter(models::QueueObservationQueryFilter::default().predicates(vec![predicate]))
+        .metrics(metrics())
+        .detail_metrics(metrics());
+    let answer = api.analytics().post_analytics_queues_observations_query(query).send().await.unwrap();
+    let mut now = std::collections::BTreeMap::new();
+    for data in answer.results.unwrap_or_default().into_iter().flat_map(|r| r.data.unwrap_or_default()) {
+        for o in data.observations.unwrap_or_default() {
+            let state = match data.metric.as_deref() {
+                Some("oInteracting") => QueueConversation::Interacting { user_id: o.user_id.clone() },
+                _ => QueueConversation::Waiting,
+            };
+            now.insert(o.conversation_id.unwrap(), state);
+        }
+    }
+    now
+}
+
+/// A reflector of 12 users and 2 queues (their members and their conversations), while the API
+/// changes them and calls arrive, are answered and end, the sockets are dropped,
 /// `socket_closing` moves the stream, and a buffer of 2 events drops what a burst brings (the
 /// slow-consumer case): at the end its view equals what the API answers, entity for entity.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1075,10 +1105,24 @@ async fn a_reflector_equals_the_api_after_drops_handovers_losses_and_changes_mea
     }
     let queues = ["queue-1", "queue-2"];
     api.routing().post_routing_queue_members("queue-1", members(&[users[0].as_str()])).send().await.unwrap();
-    let reflector = listener.reflect(users.clone(), queues).await.unwrap();
+    // Calls in the queues before the start: one waiting, one with an agent.
+    let mut calls = vec![mock.enqueue_call("queue-1"), mock.enqueue_call("queue-2")];
+    assert!(mock.answer_call(&calls[1], &users[3]));
+    let reflector = listener
+        .reflector()
+        .users(users.clone())
+        .queue_members(queues)
+        .queue_conversations(queues)
+        .start()
+        .await
+        .unwrap();
     assert_eq!(reflector.users().len(), 12, "filled by the listing");
     assert_eq!(reflector.get(&users[0]).unwrap().presence.unwrap().system_presence.as_deref(), Some("Available"));
     assert_eq!(reflector.queue("queue-1").unwrap().len(), 1);
+    use genesys_cloud_notifications::QueueConversation;
+    assert_eq!(reflector.conversations("queue-1").unwrap().get(&calls[0]), Some(&QueueConversation::Waiting));
+    let answered = QueueConversation::Interacting { user_id: Some(users[3].clone()) };
+    assert_eq!(reflector.conversations("queue-2").unwrap().get(&calls[1]), Some(&answered));
     let mut changes = reflector.changes();
 
     let presences = ["mock-presence-busy", "mock-presence-away", "mock-presence-available"];
@@ -1099,6 +1143,14 @@ async fn a_reflector_equals_the_api_after_drops_handovers_losses_and_changes_mea
         }
         let joining = users[round + 1].as_str();
         api.routing().post_routing_queue_members(queues[round % 2], members(&[joining])).send().await.unwrap();
+        // Calls arrive, are answered, and end (through the API), in both queues.
+        calls.push(mock.enqueue_call(queues[round % 2]));
+        calls.push(mock.enqueue_call(queues[(round + 1) % 2]));
+        assert!(mock.answer_call(&calls[2 * round + 2], &users[round]));
+        if round % 2 == 1 {
+            let ended = calls[2 * round - 1].clone();
+            api.conversations().post_conversation_disconnect(ended).send().await.unwrap();
+        }
         match round {
             1 => mock.drop_notification_sockets(),
             3 => mock.send_socket_closing(Duration::from_millis(300)),
@@ -1119,11 +1171,19 @@ async fn a_reflector_equals_the_api_after_drops_handovers_losses_and_changes_mea
         let (states, members) = truth(&api, &users, &queues).await;
         let held: Vec<_> = reflector.users();
         let held_members: Vec<_> = queues.iter().map(|q| reflector.queue(q).unwrap_or_default()).collect();
-        if held == states && held_members == members {
+        let mut conversations = Vec::new();
+        for queue in queues {
+            conversations.push(conversations_truth(&api, queue).await);
+        }
+        let held_conversations: Vec<_> =
+            queues.iter().map(|q| reflector.conversations(q).unwrap_or_default()).collect();
+        if held == states && held_members == members && held_conversations == conversations {
             last = None;
             break;
         }
-        last = Some((held, states));
+        last = Some(format!(
+            "users {held:?} / {states:?}; members {held_members:?} / {members:?}; conversations {held_conversations:?} / {conversations:?}"
+        ));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(last.is_none(), "the view did not converge on the API: {last:?}");
@@ -1133,5 +1193,9 @@ async fn a_reflector_equals_the_api_after_drops_handovers_losses_and_changes_mea
         seen.push(change);
     }
     assert!(seen.iter().any(|c| matches!(c, genesys_cloud_notifications::Change::User { .. })));
+    assert!(seen.iter().any(|c| matches!(c, genesys_cloud_notifications::Change::Conversation { now: None, .. })));
+    // Some calls are still in the queues at the end, and some have left them.
+    let held: usize = queues.iter().map(|q| reflector.conversations(q).unwrap().len()).sum();
+    assert!(held > 0 && held < calls.len(), "{held} of {} calls held", calls.len());
     assert!(seen.iter().any(|c| matches!(c, genesys_cloud_notifications::Change::Gap { .. })), "{seen:?}");
 }
