@@ -124,8 +124,10 @@ async fn events_arrive_typed_and_a_dropped_socket_heals_with_nothing_lost_or_dup
         "{seen:?}"
     );
     assert!(matches!(next(&mut sub).await, Item::Connection(ConnectionEvent::Gap { .. })), "the gap is reported");
-    // The presence has a REST counterpart: its state now follows the gap. (The queue's
-    // conversations have none.)
+    // Both topics have a REST counterpart: their states follow the gap, in topic-name order.
+    let Item::Resync(queue) = next(&mut sub).await else { panic!("a resync follows the gap") };
+    assert_eq!(queue.topic, format!("v2.routing.queues.{QUEUE}.conversations"));
+    assert!(matches!(queue.state, Ok(ResyncState::QueueConversations { ref queue_id, .. }) if queue_id == QUEUE));
     let Item::Resync(resync) = next(&mut sub).await else { panic!("a resync follows the gap") };
     assert_eq!(resync.topic, format!("v2.users.{ME}.presence"));
     assert!(matches!(resync.state, Ok(ResyncState::Presence { ref user_id, .. }) if user_id == ME), "{resync:?}");
@@ -911,9 +913,10 @@ async fn after_a_renewal_the_old_channel_has_no_subscriptions() {
 #[tokio::test]
 async fn the_socket_is_read_while_the_state_is_fetched() {
     let (mock, notifications) = setup().await;
-    let conversations = format!("v2.routing.queues.{QUEUE}.conversations");
+    // The user's conversations have no REST counterpart: nothing is fetched for them.
+    let conversations = format!("v2.users.{ME}.conversations");
     let mut sub = notifications
-        .subscribe([topics::users_presence(ME).unwrap(), topics::routing_queues_conversations(QUEUE).unwrap()])
+        .subscribe([topics::users_presence(ME).unwrap(), topics::users_conversations(ME).unwrap()])
         .await
         .unwrap();
     let slow = genesys_cloud_mock::Fault::new(genesys_cloud_mock::FaultKind::Latency(Duration::from_secs(2)));
