@@ -51,3 +51,67 @@ impl JobOptions {
         self
     }
 }
+
+/// The waits between the status polls of one job, for both job helpers: half again the last
+/// from [`JobOptions::poll_first`] to [`JobOptions::poll_max`], an answer's `Retry-After`
+/// instead when it has one, and none past [`JobOptions::time_limit`] from the job's start.
+pub(crate) struct Waits {
+    started: tokio::time::Instant,
+    next: Duration,
+    max: Duration,
+    limit: Duration,
+}
+
+impl Waits {
+    /// The waits of a job started at `started`.
+    pub(crate) fn since(started: tokio::time::Instant, options: &JobOptions) -> Self {
+        Self { started, next: options.poll_first, max: options.poll_max, limit: options.time_limit }
+    }
+
+    /// The pause before the next poll (`retry_after` when the answer had one); `None` when
+    /// waiting it out would pass the time limit.
+    pub(crate) fn next(&mut self, retry_after: Option<Duration>) -> Option<Duration> {
+        let pause = retry_after.unwrap_or(self.next);
+        if self.started.elapsed() + pause > self.limit {
+            return None;
+        }
+        self.next = (self.next + self.next / 2).min(self.max).max(Duration::from_millis(1));
+        Some(pause)
+    }
+}
+
+/// One status poll of a job at `path`: the status, and the answer's `Retry-After`. A 404 is
+/// taken for a job not visible yet for `not_found_for` (the client's retries wait it out).
+pub(crate) async fn poll_status<T: serde::de::DeserializeOwned>(
+    raw: &crate::Raw,
+    path: String,
+    not_found_for: Duration,
+) -> crate::Result<(T, Option<Duration>)> {
+    let retry = genesys_cloud_core::RetryOverride::default().not_found_for(not_found_for);
+    let response = raw
+        .request(genesys_cloud_core::http::Method::GET, path)
+        .with_retry(retry)
+        .send_json_with_response::<T>()
+        .await?;
+    let retry_after = genesys_cloud_core::error::parse_retry_after(&response.headers, std::time::SystemTime::now());
+    Ok((response.value, retry_after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn waits_grow_take_retry_after_and_end_at_the_time_limit() {
+        let options = JobOptions::default()
+            .poll(Duration::from_secs(2), Duration::from_secs(4))
+            .time_limit(Duration::from_secs(12));
+        let mut waits = Waits::since(tokio::time::Instant::now(), &options);
+        assert_eq!(waits.next(None), Some(Duration::from_secs(2)));
+        assert_eq!(waits.next(None), Some(Duration::from_secs(3)));
+        assert_eq!(waits.next(Some(Duration::from_secs(7))), Some(Duration::from_secs(7)), "Retry-After wins");
+        assert_eq!(waits.next(None), Some(Duration::from_secs(4)), "capped at poll_max");
+        tokio::time::advance(Duration::from_secs(9)).await;
+        assert_eq!(waits.next(None), None, "9 s gone and 4 s more would pass the 12 s limit");
+    }
+}

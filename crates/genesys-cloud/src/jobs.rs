@@ -584,15 +584,8 @@ impl JobInner {
 
     async fn poll_once(&self) -> Result<(JobStatus, Option<Duration>)> {
         // Right after the submit, the job can be invisible for a while.
-        let retry = genesys_cloud_core::RetryOverride::default().not_found_for(self.options.not_found_for);
-        let response = self
-            .raw
-            .request(Method::GET, self.path(""))
-            .with_retry(retry)
-            .send_json_with_response::<StatusBody>()
-            .await?;
-        let retry_after = genesys_cloud_core::error::parse_retry_after(&response.headers, std::time::SystemTime::now());
-        let body = response.value;
+        let (body, retry_after) =
+            crate::job_options::poll_status::<StatusBody>(&self.raw, self.path(""), self.options.not_found_for).await?;
         let status = JobStatus {
             state: body.state.as_deref().map(JobState::parse).unwrap_or(JobState::Other(String::new())),
             error_message: body.error_message,
@@ -609,7 +602,7 @@ impl JobInner {
     }
 
     async fn wait(&self) -> Result<JobStatus> {
-        let mut wait = self.options.poll_first;
+        let mut waits = crate::job_options::Waits::since(self.started, &self.options);
         loop {
             let (status, retry_after) = self.poll().await?;
             let message = || status.error_message.clone().unwrap_or_else(|| "no message from the server".into());
@@ -632,8 +625,7 @@ impl JobInner {
                 }
                 _ => {}
             }
-            let pause = retry_after.unwrap_or(wait);
-            if self.started.elapsed() + pause > self.options.time_limit {
+            let Some(pause) = waits.next(retry_after) else {
                 // The helper gives up on the job: one it submitted is cancelled now.
                 if self.cancel_on_drop.swap(false, Ordering::SeqCst) {
                     let _ = self.raw.request(Method::DELETE, self.path("")).send().await;
@@ -642,9 +634,8 @@ impl JobInner {
                     ErrorKind::Timeout,
                     format!("job {} was not fulfilled within {:?}", self.id, self.options.time_limit),
                 ));
-            }
+            };
             tokio::time::sleep(pause).await;
-            wait = (wait + wait / 2).min(self.options.poll_max);
         }
     }
 

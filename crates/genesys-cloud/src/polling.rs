@@ -5,7 +5,6 @@
 use crate::job_options::JobOptions;
 use crate::{Client, Error, ErrorKind, Result};
 use genesys_cloud_core::http::Method;
-use std::time::Duration;
 
 /// How a polled job's outcome is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,22 +192,17 @@ impl PolledHandle {
     /// waited out for `not_found_for`. A failed state ends in [`ErrorKind::JobFailed`]; past
     /// `time_limit` the job is cancelled (when it can be) and the wait ends in a timeout.
     pub async fn wait(self) -> Result<PolledOutcome> {
-        let started = tokio::time::Instant::now();
-        let mut wait = self.options.poll_first;
+        let mut waits = crate::job_options::Waits::since(tokio::time::Instant::now(), &self.options);
         let mut polls = 0;
+        let raw = self.client.raw();
         loop {
-            let retry = genesys_cloud_core::RetryOverride::default().not_found_for(self.options.not_found_for);
-            let response = self
-                .client
-                .raw()
-                .request(Method::GET, self.status_path.clone())
-                .with_retry(retry)
-                .send_json_with_response::<serde_json::Value>()
-                .await?;
+            let polled = crate::job_options::poll_status::<serde_json::Value>(
+                &raw,
+                self.status_path.clone(),
+                self.options.not_found_for,
+            );
+            let (status, retry_after) = polled.await?;
             polls += 1;
-            let retry_after =
-                genesys_cloud_core::error::parse_retry_after(&response.headers, std::time::SystemTime::now());
-            let status = response.value;
             let state = status.get(self.family.state_field).and_then(serde_json::Value::as_str).unwrap_or_default();
             // Followers hear of a state once, when it changes.
             self.progress.send_if_modified(|held| {
@@ -244,8 +238,7 @@ impl PolledHandle {
             if self.family.failed.contains(&state) {
                 return Err(Error::new(ErrorKind::JobFailed, format!("job {} ended {state}", self.id)));
             }
-            let pause = retry_after.unwrap_or(wait);
-            if started.elapsed() + pause > self.options.time_limit {
+            let Some(pause) = waits.next(retry_after) else {
                 if self.family.cancel {
                     let _ = self.cancel().await;
                 }
@@ -253,9 +246,8 @@ impl PolledHandle {
                     ErrorKind::Timeout,
                     format!("job {} was not done within {:?}", self.id, self.options.time_limit),
                 ));
-            }
+            };
             tokio::time::sleep(pause).await;
-            wait = (wait + wait / 2).min(self.options.poll_max).max(Duration::from_millis(1));
         }
     }
 }
