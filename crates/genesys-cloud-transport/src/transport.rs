@@ -48,9 +48,9 @@ struct Shared {
     /// The login host (and port) and the client id of client-credentials tokens: what a
     /// fleet's keys name.
     oauth_client: Option<String>,
-    /// The path templates of the operations called so far: at most one entry per operation
-    /// of the spec, so it stays small.
-    used: std::sync::RwLock<std::collections::BTreeSet<&'static str>>,
+    /// The operations called so far, by path template and tags: at most one entry per
+    /// operation of the spec, so it stays small.
+    used: std::sync::RwLock<std::collections::BTreeSet<Used>>,
     /// The transport's listener on that configuration: removed with the last clone.
     _listening: Option<Listening>,
 }
@@ -84,7 +84,7 @@ impl Executor for Transport {
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
         let options = (!options.is_empty()).then_some(options);
-        self.note_use(meta.path_template);
+        self.note_use((meta.path_template, meta.tags));
         request.extensions_mut().insert(CallContext::new(Some(meta), options));
         self.execute(request)
     }
@@ -153,22 +153,26 @@ impl Transport {
         self.shared.oauth_client.as_ref().map(|client| format!("genesys:{namespace}:{client}"))
     }
 
-    /// The path templates (`/api/v2/users/{userId}`) of the spec's operations this transport
-    /// and its clones have called, sorted: what the client uses, for reading its limits.
-    pub fn operations_used(&self) -> Vec<&'static str> {
+    /// The spec's operations this transport and its clones have called, sorted, each as its
+    /// path template (`/api/v2/users/{userId}`) and its tags (`["Users"]`): what the client
+    /// uses, for reading its limits.
+    pub fn operations_used(&self) -> Vec<(&'static str, &'static [&'static str])> {
         // A poisoned lock still holds a valid set: the insert cannot leave it half done.
         let used = self.shared.used.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         used.iter().copied().collect()
     }
 
-    /// Records a call of the operation at `template`; a read lock only once it is known.
-    fn note_use(&self, template: &'static str) {
-        let known = self.shared.used.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains(template);
+    /// Records a call of an operation; a read lock only once it is known.
+    fn note_use(&self, operation: Used) {
+        let known = self.shared.used.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&operation);
         if !known {
-            self.shared.used.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(template);
+            self.shared.used.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(operation);
         }
     }
 }
+
+/// An operation called: its path template and its tags.
+type Used = (&'static str, &'static [&'static str]);
 
 type WrapFn = Box<dyn Fn(HttpService) -> HttpService + Send + Sync>;
 

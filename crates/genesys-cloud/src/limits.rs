@@ -60,11 +60,13 @@ impl Client {
     }
 
     /// The limit namespaces of the APIs this client has called so far, sorted, with
-    /// `platform.api` always among them. A namespace belongs to a call when it names the
-    /// call's path with its dots taken out: its first segment (`routing`, `users`), that
-    /// segment in the singular (`conversations` → `conversation`), or its first two
-    /// (`workforcemanagement/adherence` → `workforce.management.adherence`). Namespaces no
-    /// path names this way are read with [`limits_in`](Self::limits_in).
+    /// `platform.api` always among them. A namespace belongs to a call when, its dots taken
+    /// out, it names the call's tag (`Architect` → `architect`, `Workforce Management` →
+    /// `workforce.management`, `Speech & Text Analytics` → `speech.and.text.analytics`) or its
+    /// path: the first segment (`routing`, `users`), that segment in the singular
+    /// (`conversations` → `conversation`), or the first two (`workforcemanagement/adherence`
+    /// → `workforce.management.adherence`). Other namespaces are read with
+    /// [`limits_in`](Self::limits_in).
     pub fn namespaces_used(&self) -> Vec<&'static str> {
         namespaces_of(&self.inner.transport.operations_used())
     }
@@ -99,16 +101,27 @@ impl Client {
     }
 }
 
-/// The spec's limit namespaces (`Limit.namespace`) the paths in `templates` name, with
-/// `platform.api`; see [`Client::namespaces_used`].
-fn namespaces_of(templates: &[&str]) -> Vec<&'static str> {
+/// The spec's limit namespaces (`Limit.namespace`) the operations in `used` (path template,
+/// tags) name, with `platform.api`; see [`Client::namespaces_used`].
+fn namespaces_of(used: &[(&str, &[&str])]) -> Vec<&'static str> {
     let mut names = std::collections::BTreeSet::from([PLATFORM_API]);
-    for template in templates {
+    for (template, tags) in used {
         let mut segments = template.trim_start_matches("/api/v2/").split('/');
         let first = segments.next().unwrap_or_default();
         let second = segments.next().filter(|s| !s.starts_with('{')).unwrap_or_default();
         let singular = first.strip_suffix('s').unwrap_or(first);
-        let said = [first.to_owned(), singular.to_owned(), format!("{first}{second}"), format!("{singular}{second}")];
+        let mut said =
+            vec![first.to_owned(), singular.to_owned(), format!("{first}{second}"), format!("{singular}{second}")];
+        for tag in *tags {
+            let flat: String = tag
+                .replace('&', "and")
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_ascii_lowercase();
+            said.push(flat.strip_suffix('s').unwrap_or(&flat).to_owned());
+            said.push(flat);
+        }
         for namespace in genesys_cloud_models::LimitNamespace::VALUES {
             let flat = namespace.replace('.', "");
             if said.contains(&flat) {
@@ -126,20 +139,25 @@ mod tests {
     #[test]
     fn paths_name_their_namespaces() {
         let used = namespaces_of(&[
-            "/api/v2/users/{userId}",
-            "/api/v2/routing/queues",
-            "/api/v2/conversations/{conversationId}",
-            "/api/v2/workforcemanagement/adherence",
-            "/api/v2/analytics/conversations/details/query",
-            "/api/v2/flows",
+            ("/api/v2/users/{userId}", &["Users"]),
+            ("/api/v2/routing/queues", &["Routing"]),
+            ("/api/v2/conversations/{conversationId}", &["Conversations"]),
+            ("/api/v2/workforcemanagement/adherence", &["Workforce Management"]),
+            ("/api/v2/analytics/conversations/details/query", &["Conversations", "Analytics"]),
+            ("/api/v2/flows", &["Architect"]),
+            ("/api/v2/speechandtextanalytics/topics", &["Speech & Text Analytics"]),
+            ("/api/v2/externalcontacts/contacts", &["External Contacts"]),
         ]);
         assert_eq!(
             used,
             [
                 "analytics",
+                "architect",
                 "conversation",
+                "external.contacts",
                 "platform.api",
                 "routing",
+                "speech.and.text.analytics",
                 "users",
                 "workforce.management",
                 "workforce.management.adherence"
