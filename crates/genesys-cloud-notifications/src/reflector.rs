@@ -459,7 +459,7 @@ impl ReflectorBuilder<'_> {
                     view.conversations.insert(queue_id, now);
                 }
                 Ok(_) => {}
-                Err(e) => return Err(Error::build(format!("the state of {fetch:?}: {e}"))),
+                Err(e) => return Err(Error::build(format!("{fetch}: {e}"))),
             }
         }
         let view = Arc::new(RwLock::new(view));

@@ -83,6 +83,17 @@ pub(crate) enum Fetch {
     QueueConversations(String),
 }
 
+impl std::fmt::Display for Fetch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fetch::Presence(user) => write!(f, "the presence of user {user}"),
+            Fetch::RoutingStatus(user) => write!(f, "the routing status of user {user}"),
+            Fetch::QueueMembers(queue) => write!(f, "the members of queue {queue}"),
+            Fetch::QueueConversations(queue) => write!(f, "the conversations of queue {queue}"),
+        }
+    }
+}
+
 impl Fetch {
     /// The fetch for an event topic name, when it has a REST counterpart.
     pub(crate) fn of(topic: &str) -> Option<Fetch> {
