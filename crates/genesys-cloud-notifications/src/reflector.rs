@@ -288,17 +288,46 @@ impl View {
         left.chain(changed).map(|(id, now)| Change::Conversation { queue: queue.to_owned(), id, now }).collect()
     }
 
-    /// Applies one item of the stream; what changed.
+    /// Applies one item of the stream (or a state fetched at the start); what changed.
     fn apply(&mut self, item: &Item) -> Vec<Change> {
+        let one = |change: Option<Change>| change.into_iter().collect();
         match item {
-            Item::Event(e) => match (&e.payload, e.topic.split('.').collect::<Vec<_>>().as_slice()) {
-                (Payload::RoutingQueuesConversations(c), ["v2", "routing", "queues", queue, "conversations"]) => {
-                    let Some(id) = c.id.as_deref() else { return Vec::new() };
-                    self.conversation(queue, id, in_queue(queue, c)).into_iter().collect()
+            Item::Event(e) => {
+                let parts: Vec<&str> = e.topic.split('.').collect();
+                match (&e.payload, parts.as_slice()) {
+                    (Payload::UsersPresence(p), ["v2", "users", id, "presence"]) => {
+                        one(self.presence(id, PresenceState::from(&**p), false))
+                    }
+                    (Payload::UsersRoutingStatus(r), ["v2", "users", id, "routingStatus"]) => {
+                        let status = r.routing_status.as_ref();
+                        let routing = RoutingState {
+                            status: status.and_then(|s| s.status.as_ref()).map(|s| s.as_str().to_owned()),
+                            since: status.and_then(|s| s.start_time),
+                        };
+                        one(self.routing(id, routing, false))
+                    }
+                    (Payload::RoutingQueuesUsers(m), ["v2", "routing", "queues", queue, "users"]) => {
+                        let user = m.user.as_ref().and_then(|u| u.id.clone()).or_else(|| m.id.clone());
+                        one(user.map(|user| self.member(queue, &user, m.joined.unwrap_or(true))))
+                    }
+                    (Payload::RoutingQueuesConversations(c), ["v2", "routing", "queues", queue, "conversations"]) => {
+                        one(c.id.as_deref().and_then(|id| self.conversation(queue, id, in_queue(queue, c))))
+                    }
+                    _ => Vec::new(),
                 }
-                _ => self.apply_one(item).into_iter().collect(),
-            },
-            Item::Resync(r) => match r.state.as_ref() {
+            }
+            Item::Resync(r) => match &r.state {
+                Ok(ResyncState::Presence { user_id, presence }) => {
+                    one(self.presence(user_id, PresenceState::from(&**presence), true))
+                }
+                Ok(ResyncState::RoutingStatus { user_id, status }) => {
+                    one(self.routing(user_id, RoutingState::from(status), true))
+                }
+                Ok(ResyncState::QueueMembers { queue_id, members }) => {
+                    let now = joined(members);
+                    self.queues.insert(queue_id.clone(), now.clone());
+                    vec![Change::Queue { id: queue_id.clone(), members: now }]
+                }
                 Ok(ResyncState::QueueConversations { queue_id, observations }) => {
                     let (now, truncated) = observed(queue_id, observations);
                     let mut changes = self.conversations_now(queue_id, now);
@@ -307,53 +336,11 @@ impl View {
                     }
                     changes
                 }
-                _ => self.apply_one(item).into_iter().collect(),
+                _ => Vec::new(),
             },
-            _ => self.apply_one(item).into_iter().collect(),
-        }
-    }
-
-    /// Applies an item of users or members; what changed.
-    fn apply_one(&mut self, item: &Item) -> Option<Change> {
-        match item {
-            Item::Event(e) => {
-                let parts: Vec<&str> = e.topic.split('.').collect();
-                match (&e.payload, parts.as_slice()) {
-                    (Payload::UsersPresence(p), ["v2", "users", id, "presence"]) => {
-                        self.presence(id, PresenceState::from(&**p), false)
-                    }
-                    (Payload::UsersRoutingStatus(r), ["v2", "users", id, "routingStatus"]) => {
-                        let status = r.routing_status.as_ref();
-                        let routing = RoutingState {
-                            status: status.and_then(|s| s.status.as_ref()).map(|s| s.as_str().to_owned()),
-                            since: status.and_then(|s| s.start_time),
-                        };
-                        self.routing(id, routing, false)
-                    }
-                    (Payload::RoutingQueuesUsers(m), ["v2", "routing", "queues", queue, "users"]) => {
-                        let user = m.user.as_ref().and_then(|u| u.id.clone()).or_else(|| m.id.clone())?;
-                        Some(self.member(queue, &user, m.joined.unwrap_or(true)))
-                    }
-                    _ => None,
-                }
-            }
-            Item::Resync(r) => match r.state.as_ref().ok()? {
-                ResyncState::Presence { user_id, presence } => {
-                    self.presence(user_id, PresenceState::from(&**presence), true)
-                }
-                ResyncState::RoutingStatus { user_id, status } => {
-                    self.routing(user_id, RoutingState::from(status), true)
-                }
-                ResyncState::QueueMembers { queue_id, members } => {
-                    let now = joined(members);
-                    self.queues.insert(queue_id.clone(), now.clone());
-                    Some(Change::Queue { id: queue_id.clone(), members: now })
-                }
-                _ => None,
-            },
-            Item::Connection(ConnectionEvent::Gap { start, end }) => Some(Change::Gap { start: *start, end: *end }),
-            Item::Lost { from, to, .. } => Some(Change::Gap { start: *from, end: *to }),
-            _ => None,
+            Item::Connection(ConnectionEvent::Gap { start, end }) => vec![Change::Gap { start: *start, end: *end }],
+            Item::Lost { from, to, .. } => vec![Change::Gap { start: *from, end: *to }],
+            _ => Vec::new(),
         }
     }
 }
@@ -445,21 +432,17 @@ impl ReflectorBuilder<'_> {
                 state.routing = user.routing_status.as_ref().map(RoutingState::from);
             }
         }
+        // Each queue's state, taken into the view the way a resync is.
         let fetches = queues.iter().map(|q| Fetch::QueueMembers(q.clone()));
         for fetch in fetches.chain(conversations.iter().map(|q| Fetch::QueueConversations(q.clone()))) {
-            match crate::resync::fetch(executor.clone(), String::new(), &fetch).await.state {
-                Ok(ResyncState::QueueMembers { queue_id, members }) => {
-                    view.queues.insert(queue_id, joined(&members));
+            let fetched = crate::resync::fetch(executor.clone(), String::new(), &fetch).await;
+            if let Err(e) = &fetched.state {
+                return Err(Error::build(format!("{fetch}: {e}")));
+            }
+            for change in view.apply(&Item::Resync(fetched)) {
+                if let Change::Truncated { queue } = change {
+                    tracing::warn!(%queue, "the queue's observations are truncated: the view starts with those listed");
                 }
-                Ok(ResyncState::QueueConversations { queue_id, observations }) => {
-                    let (now, truncated) = observed(&queue_id, &observations);
-                    if truncated {
-                        tracing::warn!(queue = %queue_id, "the queue's observations are truncated: the view starts with those listed");
-                    }
-                    view.conversations.insert(queue_id, now);
-                }
-                Ok(_) => {}
-                Err(e) => return Err(Error::build(format!("{fetch}: {e}"))),
             }
         }
         let view = Arc::new(RwLock::new(view));

@@ -105,6 +105,8 @@ impl Client {
 /// tags) name, with `platform.api`; see [`Client::namespaces_used`].
 fn namespaces_of(used: &[(&str, &[&str])]) -> Vec<&'static str> {
     let mut names = std::collections::BTreeSet::from([PLATFORM_API]);
+    let flat_namespaces: Vec<(&'static str, String)> =
+        genesys_cloud_models::LimitNamespace::VALUES.iter().map(|n| (*n, n.replace('.', ""))).collect();
     for (template, tags) in used {
         let mut segments = template.trim_start_matches("/api/v2/").split('/');
         let first = segments.next().unwrap_or_default();
@@ -122,12 +124,7 @@ fn namespaces_of(used: &[(&str, &[&str])]) -> Vec<&'static str> {
             said.push(flat.strip_suffix('s').unwrap_or(&flat).to_owned());
             said.push(flat);
         }
-        for namespace in genesys_cloud_models::LimitNamespace::VALUES {
-            let flat = namespace.replace('.', "");
-            if said.contains(&flat) {
-                names.insert(namespace);
-            }
-        }
+        names.extend(flat_namespaces.iter().filter(|(_, flat)| said.contains(flat)).map(|(namespace, _)| *namespace));
     }
     names.into_iter().collect()
 }

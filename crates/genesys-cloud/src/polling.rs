@@ -104,6 +104,8 @@ pub struct PolledHandle {
     client: Client,
     family: &'static PolledFamily,
     status_path: String,
+    /// The results' path, for a family whose results are one document.
+    results_path: Option<String>,
     id: String,
     options: JobOptions,
     progress: tokio::sync::watch::Sender<Option<String>>,
@@ -156,11 +158,13 @@ impl PolledJob<'_> {
         let mut params = self.params;
         params.push((self.family.id_param.to_owned(), id.clone()));
         let status_path = fill(self.family.status, &params)?;
+        let results_path = self.family.results.map(|template| fill(template, &params)).transpose()?;
         let (progress, _) = tokio::sync::watch::channel(None);
         Ok(PolledHandle {
             client: self.client.clone(),
             family: self.family,
             status_path,
+            results_path,
             id,
             options: self.options,
             progress,
@@ -219,11 +223,8 @@ impl PolledHandle {
                     .and_then(|f| status.get(f))
                     .and_then(serde_json::Value::as_str)
                     .map(str::to_owned);
-                let results = match self.family.results {
-                    Some(_) => {
-                        let path = format!("{}/results", self.status_path);
-                        Some(self.client.raw().request(Method::GET, path).send_json::<serde_json::Value>().await?)
-                    }
+                let results = match &self.results_path {
+                    Some(path) => Some(raw.request(Method::GET, path.clone()).send_json::<serde_json::Value>().await?),
                     None => None,
                 };
                 return Ok(PolledOutcome {
